@@ -1,0 +1,166 @@
+"""Application errors and the one dispatcher that answers JSON under /api/ and HTML elsewhere.
+
+Services raise the ``AppError`` subclasses below (they know nothing of Flask); routes let
+them propagate and the dispatcher turns them into responses.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An error with an HTTP status, a stable machine-readable code and a readable message."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: list[dict] | None = None, headers=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+class BadRequest(AppError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+    def __init__(self, message: str = "Authentication required.", **kwargs):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(AppError):
+    status, code = 412, "precondition_failed"
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
+class ValidationFailed(AppError):
+    """Input that is well-formed but wrong; ``details`` name the fields."""
+
+    status, code = 422, "validation_error"
+
+
+def field_error(field: str, message: str, type_: str = "value_error") -> dict:
+    return {"field": field, "message": message, "type": type_}
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+_HTML_TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "File too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(status: int, message: str, details: list | None = None, code: str | None = None):
+    return {
+        "error": {
+            "code": code or _HTTP_CODES.get(status, "error"),
+            "message": message,
+            "details": details or [],
+        }
+    }
+
+
+def _respond(status: int, message: str, *, code=None, details=None, headers=None) -> Response:
+    if wants_json():
+        response = jsonify(error_body(status, message, details, code))
+    else:
+        template = "errors/404.html" if status == 404 else "errors/error.html"
+        title = _HTML_TITLES.get(status, "Error")
+        response = Response(
+            render_template(template, status=status, title=title, message=message),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _rollback() -> None:
+    from flask import g
+
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def handle_app_error(exc: AppError):
+        _rollback()
+        return _respond(
+            exc.status, exc.message, code=exc.code, details=exc.details, headers=exc.headers
+        )
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        _rollback()
+        status = exc.code or 500
+        message = exc.description or _HTML_TITLES.get(status, "Error")
+        if status == 413:
+            limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
+            message = f"The request is larger than the {limit_mb:g} MB limit."
+        headers = {k: v for k, v in exc.get_headers() if k.lower() in ("retry-after", "allow")}
+        if status == 429:
+            message = "Too many attempts. Please wait before trying again."
+        return _respond(status, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        _rollback()
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return _respond(500, "An unexpected error occurred. It has been logged.")

@@ -1,0 +1,89 @@
+"""Password hashing (bcrypt) and JSON Web Tokens (PyJWT, HS256 only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+import jwt
+
+ALGORITHM = "HS256"
+MIN_PASSWORD_LENGTH = 8
+# bcrypt only reads 72 bytes (bcrypt 5 raises beyond); longer passwords are refused as bad input.
+MAX_PASSWORD_BYTES = 72
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class PasswordPolicyError(ValueError):
+    """The password breaks the length rules; the message says which."""
+
+
+class TokenError(Exception):
+    """A token is missing, malformed, expired, of the wrong type or otherwise invalid."""
+
+
+def password_problem(password: str) -> str | None:
+    """Return why ``password`` is unacceptable, or None when it is fine."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Password must be at least {MIN_PASSWORD_LENGTH} characters long."
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return f"Password must be at most {MAX_PASSWORD_BYTES} bytes long (UTF-8)."
+    return None
+
+
+def hash_password(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise PasswordPolicyError(problem)
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+
+
+# Checked against when the user does not exist, so a wrong user costs as much as a wrong password.
+_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt()).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        # bcrypt 5 raises on these; no stored password can be this long, but keep the cost.
+        bcrypt.checkpw(b"x", _DUMMY_HASH.encode("ascii"))
+        return False
+    if password_hash is None:
+        bcrypt.checkpw(encoded, _DUMMY_HASH.encode("ascii"))
+        return False
+    return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+
+
+def create_token(
+    *, user_id: int, token_type: str, secret: str, lifetime: timedelta
+) -> tuple[str, str, datetime]:
+    """Return ``(token, jti, expires_at)`` for a signed token of ``token_type``."""
+    now = datetime.now(UTC)
+    expires_at = now + lifetime
+    jti = uuid.uuid4().hex
+    claims = {"sub": str(user_id), "iat": now, "exp": expires_at, "jti": jti, "type": token_type}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), jti, expires_at
+
+
+def decode_token(token: str, *, secret: str, expected_type: str) -> dict:
+    """Verify signature, expiry and type; raise ``TokenError`` with a readable reason."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "iat", "jti", "type"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("Token has expired.") from None
+    except jwt.InvalidTokenError as exc:
+        raise TokenError(f"Invalid token: {exc}.") from None
+    if claims.get("type") != expected_type:
+        raise TokenError(f"Expected an {expected_type} token, got a {claims.get('type')} token.")
+    try:
+        claims["user_id"] = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise TokenError("Invalid token subject.") from None
+    return claims

@@ -1,0 +1,1 @@
+"""Business logic: keyword-only functions taking a SQLAlchemy ``session``; no Flask request."""
