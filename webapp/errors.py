@@ -97,6 +97,7 @@ _HTML_TITLES = {
     413: "File too large",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Temporarily unavailable",
 }
 
 

@@ -32,6 +32,13 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
+def base_url():
+    """Replaces pytest-playwright's fallback ``base_url`` fixture, which pytest 9 deprecates
+    (an error here: warnings are errors). Tests use ``live_server`` URLs."""
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium when present (Playwright cannot download browsers here); otherwise
     the browser Playwright installed for the user."""

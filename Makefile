@@ -1,0 +1,57 @@
+# Playground: `make run` serves the app on SQLite with demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := webapp
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast lint format bench bench-quick migrate seed worker clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+migrate: $(VENV)/.runtime ## Apply database migrations (alembic upgrade head)
+	$(VENV)/bin/alembic upgrade head
+
+seed: migrate ## Create the demo account and demo data (safe to repeat)
+	$(VENV)/bin/flask seed-demo
+
+run: seed ## Set up and serve the app on http://127.0.0.1:5000 (PORT overrides; SQLite, demo data)
+	@echo "Serving Playground on http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.dev ## Install test tools and run the whole suite (unit, integration, end-to-end)
+	@$(PY) -m tests.browser_check
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.dev ## The suite without the browser and slow tests
+	$(PY) -m pytest -m "not e2e and not slow"
+
+lint: $(VENV)/.dev ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev ## Format and auto-fix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.dev ## mlcore against scikit-learn, side by side (several minutes)
+	$(PY) -m bench.ml_vs_sklearn
+
+bench-quick: $(VENV)/.dev ## The benchmark on small shapes
+	$(PY) -m bench.ml_vs_sklearn --quick
+
+clean: ## Remove the virtualenv, caches and the local database
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,120 @@
+"""Account forms. They only check that fields are present and that repeated passwords match;
+the rules for emails, usernames and passwords live in ``webapp.services.users`` and come
+back as field errors (see ``apply_service_errors``)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired
+
+from webapp.errors import AppError
+from webapp.services.users import USERNAME_MAX, USERNAME_MIN
+
+REQUIRED = "This field is required."
+MISMATCH = "The two passwords do not match."
+# Browser hints only (no server rule depends on them): they save a round trip for typos.
+USERNAME_HTML = {
+    "autocomplete": "username",
+    "minlength": USERNAME_MIN,
+    "maxlength": USERNAME_MAX,
+    "autocapitalize": "none",
+    "spellcheck": "false",
+}
+NEW_PASSWORD_HTML = {"autocomplete": "new-password", "minlength": 8}
+
+
+def _required():
+    # InputRequired, not DataRequired, for passwords: a password of spaces is still a password.
+    return [InputRequired(message=REQUIRED)]
+
+
+class SignupForm(FlaskForm):
+    email = EmailField(
+        "Email", [DataRequired(message=REQUIRED)], render_kw={"autocomplete": "email"}
+    )
+    username = StringField(
+        "Username",
+        [DataRequired(message=REQUIRED)],
+        description="3 to 32 letters, digits, '_', '.' or '-'.",
+        render_kw=USERNAME_HTML,
+    )
+    password = PasswordField(
+        "Password",
+        _required(),
+        description="At least 8 characters.",
+        render_kw=NEW_PASSWORD_HTML,
+    )
+    confirm = PasswordField(
+        "Password again",
+        [*_required(), EqualTo("password", message=MISMATCH)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    next = HiddenField()
+
+
+class LoginForm(FlaskForm):
+    login = StringField(
+        "Username or email",
+        [DataRequired(message=REQUIRED)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password", _required(), render_kw={"autocomplete": "current-password"}
+    )
+    remember = BooleanField("Remember me on this device")
+    next = HiddenField()
+
+
+class ProfileForm(FlaskForm):
+    username = StringField(
+        "Username",
+        [DataRequired(message=REQUIRED)],
+        description="3 to 32 letters, digits, '_', '.' or '-'.",
+        render_kw=USERNAME_HTML,
+    )
+    email = EmailField(
+        "Email", [DataRequired(message=REQUIRED)], render_kw={"autocomplete": "email"}
+    )
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", _required(), render_kw={"autocomplete": "current-password"}
+    )
+    new_password = PasswordField(
+        "New password",
+        _required(),
+        description="At least 8 characters.",
+        render_kw=NEW_PASSWORD_HTML,
+    )
+    confirm = PasswordField(
+        "New password again",
+        [*_required(), EqualTo("new_password", message=MISMATCH)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        "Your password, to confirm",
+        _required(),
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def apply_service_errors(form: FlaskForm, exc: AppError, field_map: dict | None = None) -> None:
+    """Show a service's ``ValidationFailed``/``Conflict`` on the form: each detail on the
+    field it names (renamed through ``field_map``), anything else as a form-level error."""
+    field_map = field_map or {}
+    placed = False
+    for detail in exc.details:
+        name = field_map.get(detail.get("field"), detail.get("field"))
+        field = form[name] if name and name in form else None
+        if field is not None:
+            field.errors = [*field.errors, detail["message"]]
+        else:
+            form.form_errors.append(detail["message"])
+        placed = True
+    if not placed:
+        form.form_errors.append(exc.message)
