@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, make_url, text
 
 from tests.utils.auth import ApiAuth, AuthActions
-from webapp import ROOT, create_app
+from webapp import ROOT, create_app, security
 from webapp.db import get_engine, normalize_url
 from webapp.models import Base
 
@@ -77,6 +77,15 @@ def _empty_tables(app) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(request, monkeypatch):
+    """bcrypt's lowest work factor: the suite hashes and checks many passwords (schemathesis
+    logs in hundreds of times); the logic is the same, only the cost is lower. Tests marked
+    ``production_bcrypt`` keep the real work factor."""
+    if request.node.get_closest_marker("production_bcrypt") is None:
+        monkeypatch.setattr(security, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from webapp import db
-from webapp.config import check_production_secrets, load_config
+from webapp.config import check_production_secrets, derive_jwt_secret, load_config
 from webapp.errors import register_error_handlers
 from webapp.extensions import csrf, limiter, login_manager
 
@@ -28,6 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config())
     if config:
         app.config.from_mapping(config)
+        if "JWT_SECRET_KEY" not in config and not os.environ.get("JWT_SECRET_KEY"):
+            # The JWT key follows the SECRET_KEY actually in use, not the environment's.
+            app.config["JWT_SECRET_KEY"] = derive_jwt_secret(app.config["SECRET_KEY"])
     check_production_secrets(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
@@ -43,10 +46,12 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     register_error_handlers(app)
 
-    from webapp import api, auth, cli, main
+    from webapp import api, auth, boards, cli, datasets, main
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(boards.bp)
+    app.register_blueprint(datasets.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies, authenticate the API
     cli.register(app)

@@ -37,6 +37,8 @@ def load_config() -> dict:
         "REFRESH_TOKEN_DAYS": _int_env("REFRESH_TOKEN_DAYS", 14),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": _int_env("MAX_UPLOAD_MB", 50) * 1024 * 1024,
+        "MAX_DATASET_ROWS": _int_env("MAX_DATASET_ROWS", 1_000_000),
+        "MAX_DATASET_COLUMNS": _int_env("MAX_DATASET_COLUMNS", 500),
         "REMEMBER_COOKIE_DURATION": timedelta(days=_int_env("REMEMBER_DAYS", 30)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -60,9 +62,14 @@ def check_production_secrets(config: dict) -> None:
         problems.append(
             f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters"
         )
-    jwt_secret = os.environ.get("JWT_SECRET_KEY")
-    if jwt_secret is not None and len(jwt_secret) < MIN_SECRET_LENGTH:
-        problems.append(f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    # The effective key, so overrides passed to create_app are checked too; the key derived
+    # from the default SECRET_KEY is public, whatever SECRET_KEY says now.
+    jwt_secret = config.get("JWT_SECRET_KEY") or ""
+    if len(jwt_secret) < MIN_SECRET_LENGTH or jwt_secret == derive_jwt_secret(DEFAULT_SECRET_KEY):
+        problems.append(
+            f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or unset, to "
+            "derive it from a good SECRET_KEY)"
+        )
     if problems:
         raise ConfigError(
             "Refusing to start with APP_ENV=production: "

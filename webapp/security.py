@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -33,25 +34,32 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+# bcrypt's work factor (its default). Tests lower it: only the cost changes, not the logic.
+BCRYPT_ROUNDS = 12
+
+
 def hash_password(password: str) -> str:
     problem = password_problem(password)
     if problem:
         raise PasswordPolicyError(problem)
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
 
 
-# Checked against when the user does not exist, so a wrong user costs as much as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt()).decode("ascii")
+@functools.cache
+def _dummy_hash(rounds: int) -> bytes:
+    """Checked against when the user does not exist, so a wrong user costs as much as a wrong
+    password (made with the same work factor as real hashes)."""
+    return bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     encoded = password.encode("utf-8")
     if len(encoded) > MAX_PASSWORD_BYTES:
         # bcrypt 5 raises on these; no stored password can be this long, but keep the cost.
-        bcrypt.checkpw(b"x", _DUMMY_HASH.encode("ascii"))
+        bcrypt.checkpw(b"x", _dummy_hash(BCRYPT_ROUNDS))
         return False
     if password_hash is None:
-        bcrypt.checkpw(encoded, _DUMMY_HASH.encode("ascii"))
+        bcrypt.checkpw(encoded, _dummy_hash(BCRYPT_ROUNDS))
         return False
     return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
 

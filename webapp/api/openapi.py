@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import typing
-
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
 
-from webapp.api.routing import OPERATIONS, Operation, openapi_path
+from webapp.api.routing import MAX_PATH_INT, OPERATIONS, Operation, openapi_path
 
 REF = "#/components/schemas/{model}"
 _COMMON_ERRORS = {
@@ -21,7 +18,48 @@ _COMMON_ERRORS = {
     429: "Too many requests; retry after the `Retry-After` seconds.",
     500: "Unexpected server error.",
 }
-_PATH_TYPES = {"int": {"type": "integer"}, "string": {"type": "string"}, "path": {"type": "string"}}
+_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+_ERROR_DETAILS = {
+    409: [{"field": "email", "message": "This email is already taken.", "type": "already_exists"}],
+    422: [
+        {
+            "field": "username",
+            "location": "body",
+            "message": "String should have at least 3 characters",
+            "type": "string_too_short",
+        }
+    ],
+}
+_ERROR_HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with: `Bearer`.",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
+_PATH_TYPES = {
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT},
+    "string": {"type": "string"},
+    "path": {"type": "string"},
+}
 
 
 class ErrorDetail(BaseModel):
@@ -43,30 +81,39 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
-def _models_in(annotation) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+class _Schemas:
+    """Component schemas and the schema of each annotation, from one pydantic pass.
+
+    Names come from pydantic (``Page[TaskPublic]`` becomes ``Page_TaskPublic_``; a model whose
+    input and output differ becomes ``X-Input``/``X-Output``), so ``$ref``s always resolve.
+    """
+
+    def __init__(self, operations: list[Operation]):
+        inputs = [(ErrorResponse, "serialization")]
+        for op in operations:
+            if op.body is not None:
+                inputs.append((op.body, "validation"))
+            if op.query is not None:
+                inputs.append((op.query, "validation"))
+            if op.response is not None:
+                inputs.append((op.response, "serialization"))
+        inputs = list(dict.fromkeys(inputs))
+        self.by_key, top = TypeAdapter.json_schemas(
+            [((annotation, mode), mode, TypeAdapter(annotation)) for annotation, mode in inputs],
+            ref_template=REF,
+        )
+        self.components = top.get("$defs", {})
+
+    def ref(self, annotation, mode: str = "serialization") -> dict:
+        return self.by_key[((annotation, mode), mode)]
+
+    def query_schema(self, model: type[BaseModel]) -> dict:
+        schema = self.ref(model, "validation")
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return self.components[name]
 
 
-def _schema_for(annotation) -> dict:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return {"$ref": REF.format(model=annotation.__name__)}
-    return TypeAdapter(annotation).json_schema(ref_template=REF)
-
-
-def _components(operations: list[Operation]) -> dict:
-    pairs = [(ErrorResponse, "serialization")]
-    for op in operations:
-        if op.body is not None:
-            pairs.append((op.body, "validation"))
-        pairs.extend((m, "serialization") for m in _models_in(op.response))
-    _, top = models_json_schema(list(dict.fromkeys(pairs)), ref_template=REF)
-    return top.get("$defs", {})
-
-
-def _query_parameters(model: type[BaseModel]) -> list[dict]:
-    schema = model.model_json_schema(ref_template=REF)
+def _query_parameters(schema: dict) -> list[dict]:
     required = set(schema.get("required", []))
     return [
         {
@@ -80,20 +127,43 @@ def _query_parameters(model: type[BaseModel]) -> list[dict]:
     ]
 
 
-def _operation(op: Operation, path_params: list[tuple[str, str]]) -> dict:
+def _error_response(code: int) -> dict:
+    description = _COMMON_ERRORS.get(code, "Error.")
+    example = {
+        "error": {
+            "code": _ERROR_CODES.get(code, "error"),
+            "message": description,
+            "details": _ERROR_DETAILS.get(code, []),
+        }
+    }
+    response = {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": REF.format(model="ErrorResponse")},
+                "example": example,
+            }
+        },
+    }
+    if code in _ERROR_HEADERS:
+        response["headers"] = _ERROR_HEADERS[code]
+    return response
+
+
+def _operation(op: Operation, path_params: list[tuple[str, str]], schemas: _Schemas) -> dict:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": _PATH_TYPES.get(conv, {})}
         for name, conv in path_params
     ]
     if op.query is not None:
-        parameters += _query_parameters(op.query)
+        parameters += _query_parameters(schemas.query_schema(op.query))
     responses: dict = {}
     if op.status == 204:
         responses["204"] = {"description": "Done; no content."}
     elif op.response is not None:
         responses[str(op.status)] = {
             "description": op.summary,
-            "content": {"application/json": {"schema": _schema_for(op.response)}},
+            "content": {"application/json": {"schema": schemas.ref(op.response)}},
         }
     responses.update(op.extra_responses)
     error_codes = {400, 404, 405, 500} | set(op.errors)
@@ -104,15 +174,7 @@ def _operation(op: Operation, path_params: list[tuple[str, str]]) -> dict:
     if op.query is not None or path_params:
         error_codes.add(422)
     for code in sorted(error_codes):
-        responses.setdefault(
-            str(code),
-            {
-                "description": _COMMON_ERRORS.get(code, "Error."),
-                "content": {
-                    "application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}
-                },
-            },
-        )
+        responses.setdefault(str(code), _error_response(code))
     spec = {
         "operationId": op.endpoint.replace(".", "_"),
         "summary": op.summary,
@@ -127,33 +189,52 @@ def _operation(op: Operation, path_params: list[tuple[str, str]]) -> dict:
     elif op.body is not None:
         spec["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _schema_for(op.body)}},
+            "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
         }
     spec["security"] = [{"bearerAuth": []}] if op.auth else []
     return spec
 
 
+_DESCRIPTION = """\
+Tasks, data sets, training runs and models of a Playground account.
+
+**Authentication.** Create an account at `POST /api/v1/auth/register`, log in at
+`POST /api/v1/auth/login` (JSON or OAuth2 password form fields) and send the access token
+as `Authorization: Bearer <token>` (the **Authorize** button here does that). When it
+expires, trade the refresh token at `POST /api/v1/auth/refresh`; each refresh token works
+once. Failed log-ins are rate limited per client (429 with `Retry-After`).
+
+**Conventions.**
+- Errors always have the shape `{"error": {"code", "message", "details"}}`; on 422 the
+  `details` name each invalid field (`field`, `location`, `message`, `type`).
+- Request bodies are JSON objects (`Content-Type: application/json`, else 415; invalid JSON
+  is a 400). Unknown fields are ignored, never stored and never an error; read-only fields
+  such as `id` or `created_at` are therefore ignored in requests too.
+- In PATCH (and PUT) bodies, an omitted or `null` field stays as it is.
+- Lists take `limit` (default 50, at most 200) and `offset`, and answer
+  `{"items", "total", "limit", "offset"}`.
+- Every path answers with and without a trailing slash, without a redirect.
+- Another user's objects answer 404, exactly like objects that do not exist.
+"""
+
+
 def build_openapi(version: str) -> dict:
     paths: dict = {}
+    schemas = _Schemas(OPERATIONS)
     for op in OPERATIONS:
         path, params = openapi_path(op.rule)
-        paths.setdefault(path, {})[op.method] = _operation(op, params)
+        paths.setdefault(path, {})[op.method] = _operation(op, params, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Playground API",
             "version": version,
-            "description": (
-                "Tasks, data sets, training runs and models of a Playground account. "
-                "Log in at `POST /api/v1/auth/login` and send the access token as "
-                "`Authorization: Bearer <token>`. Errors always have the shape "
-                '`{"error": {"code", "message", "details"}}`.'
-            ),
+            "description": _DESCRIPTION,
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": _components(OPERATIONS),
+            "schemas": schemas.components,
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
