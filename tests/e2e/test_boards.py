@@ -1,0 +1,195 @@
+"""Boards in a real Chromium: create a board, add tasks, drag and drop, reload, filter,
+keyboard moves, delete with undo, changes from elsewhere, and a conflict between two tabs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.utils.auth import DEFAULT_PASSWORD, create_user
+from webapp.db import get_session
+from webapp.models import Task, User
+from webapp.services import tasks as task_service
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def alice(live_app):
+    return create_user(live_app, "alice")
+
+
+def log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/auth/login")
+    page.get_by_label("Username or email").fill("alice")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("nav-username")).to_have_text("alice")
+
+
+def column(page: Page, status: str):
+    return page.get_by_test_id(f"column-{status}")
+
+
+def add_task(page: Page, title: str, status: str = "pending") -> None:
+    field = column(page, status).get_by_placeholder("Add a task…")
+    field.fill(title)
+    field.press("Enter")
+    expect(column(page, status).get_by_role("button", name=title, exact=True)).to_be_visible()
+
+
+def make_task(live_app, **fields) -> int:
+    with live_app.app_context():
+        session = get_session()
+        user = session.query(User).filter_by(username="alice").one()
+        return task_service.create_task(session=session, user=user, **fields).id
+
+
+def test_board_drag_and_drop_survives_reload_and_filters(page: Page, live_server, live_app, alice):
+    log_in(page, live_server)
+    page.goto(f"{live_server}/boards")
+    page.get_by_label("Name", exact=True).fill("Launch")
+    page.get_by_role("button", name="Create board").click()
+    page.get_by_role("link", name="Open it").click()
+    expect(page.get_by_role("heading", name="Launch")).to_be_visible()
+    expect(page.get_by_text("This board is empty")).to_be_visible()
+
+    for title in ("Ship it", "Build it", "Write spec"):
+        add_task(page, title)  # each lands on top: Write spec, Build it, Ship it
+    expect(column(page, "pending").get_by_test_id("task")).to_have_count(3)
+    expect(page.get_by_test_id("count-pending")).to_have_text("3")
+
+    page.locator(".task", has_text="Build it").drag_to(column(page, "completed"))
+    expect(column(page, "completed").get_by_text("Build it")).to_be_visible()
+    expect(page.get_by_test_id("count-completed")).to_have_text("1")
+    expect(page.get_by_test_id("count-pending")).to_have_text("2")
+
+    # Reorder within a column by dragging onto the top task.
+    page.locator(".task", has_text="Ship it").drag_to(page.locator(".task", has_text="Write spec"))
+    expect(column(page, "pending").locator(".task-title")).to_have_text(["Ship it", "Write spec"])
+
+    page.reload()
+    expect(column(page, "completed").get_by_text("Build it")).to_be_visible()
+    expect(column(page, "pending").locator(".task-title")).to_have_text(["Ship it", "Write spec"])
+
+    # Another browser (a fresh context) sees the same order.
+    other = page.context.browser.new_context()
+    try:
+        other_page = other.new_page()
+        log_in(other_page, live_server)
+        other_page.goto(page.url)
+        expect(column(other_page, "pending").locator(".task-title")).to_have_text(
+            ["Ship it", "Write spec"]
+        )
+    finally:
+        other.close()
+
+    # Filter by priority, without a reload; the filter is kept in the address.
+    page.locator(".task", has_text="Write spec").locator(".task-title").click()
+    form = page.locator(".task-form")
+    expect(form).to_be_visible()
+    form.get_by_label("Priority").select_option("urgent")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".task", has_text="Write spec").get_by_text("Urgent")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+    page.locator("#filter-priority").select_option("urgent")
+    expect(page.get_by_test_id("task")).to_have_count(1)
+    expect(page.get_by_test_id("task")).to_contain_text("Write spec")
+    expect(page).to_have_url(re.compile(r"priority=urgent"))
+    assert page.evaluate("window.notReloaded") is True
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_test_id("task")).to_have_count(3)
+
+
+def test_edit_from_two_tabs_shows_conflict(page: Page, live_server, live_app, alice):
+    task_id = make_task(live_app, title="Shared task")
+    log_in(page, live_server)
+    page.goto(f"{live_server}/boards")
+    page.get_by_role("link", name="Open").first.click()
+    second = page.context.new_page()
+    second.set_default_timeout(10_000)
+    second.goto(page.url)
+
+    for tab in (page, second):
+        tab.get_by_role("button", name="Shared task").click()
+        expect(tab.locator(".task-form")).to_be_visible()
+
+    second.locator(".task-form input[name=title]").fill("Renamed in tab two")
+    page.locator(".task-form input[name=title]").fill("Renamed in tab one")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("button", name="Renamed in tab one")).to_be_visible()
+
+    # The board refreshes every few seconds, but never under an open form.
+    assert second.evaluate("boardCanRefresh()") is False
+    second.wait_for_timeout(5_500)
+    expect(second.locator(".task-form input[name=title]")).to_have_value("Renamed in tab two")
+    second.get_by_role("button", name="Save").click()
+    conflict = second.get_by_test_id("conflict")
+    expect(conflict).to_contain_text("changed somewhere else")
+    expect(conflict).to_contain_text("Renamed in tab two")
+    expect(second.locator(".task-form input[name=title]")).to_have_value("Renamed in tab one")
+    with live_app.app_context():
+        assert get_session().get(Task, task_id).title == "Renamed in tab one"
+
+    # Saving again from the refreshed form is a deliberate overwrite, and works.
+    second.locator(".task-form input[name=title]").fill("Renamed in tab two")
+    second.get_by_role("button", name="Save").click()
+    expect(second.get_by_role("button", name="Renamed in tab two")).to_be_visible()
+
+
+def test_keyboard_moves_keep_focus(page: Page, live_server, live_app, alice):
+    make_task(live_app, title="First")
+    make_task(live_app, title="Second")
+    log_in(page, live_server)
+    page.goto(f"{live_server}/boards")
+    page.get_by_role("link", name="Open").first.click()
+
+    second = page.locator(".task", has_text="Second")
+    second.get_by_role("button", name="Move up").focus()
+    page.keyboard.press("Enter")
+    expect(column(page, "pending").locator(".task-title")).to_have_text(["Second", "First"])
+    expect(page.locator(".task", has_text="Second").locator(".task-title")).to_be_focused()
+
+    move_right = page.locator(".task", has_text="First").get_by_role(
+        "button", name="Move to In progress"
+    )
+    move_right.focus()
+    page.keyboard.press("Enter")
+    expect(column(page, "in_progress").get_by_text("First")).to_be_visible()
+    focused = page.locator(".task", has_text="First").get_by_role(
+        "button", name="Move to Completed"
+    )
+    expect(focused).to_be_focused()
+
+
+def test_delete_with_undo_and_changes_from_elsewhere(page: Page, live_server, live_app, alice):
+    make_task(live_app, title="Keep me")
+    log_in(page, live_server)
+    page.goto(f"{live_server}/boards")
+    page.get_by_role("link", name="Open").first.click()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".task", has_text="Keep me").get_by_role("button", name="Delete").click()
+    expect(page.get_by_test_id("task")).to_have_count(0)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("button", name="Keep me")).to_be_visible()
+    expect(page.get_by_text("Restored “Keep me”.")).to_be_visible()
+
+    assert page.evaluate("boardCanRefresh()") is True
+    make_task(live_app, title="Added by the API", status="in_progress", priority="urgent")
+    expect(column(page, "in_progress").get_by_text("Added by the API")).to_be_visible(
+        timeout=15_000
+    )
+
+
+def test_phone_layout_has_no_page_overflow(page: Page, live_server, live_app, alice):
+    make_task(live_app, title="A task with a rather long title that has to wrap on a phone")
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server)
+    page.goto(f"{live_server}/boards")
+    page.get_by_role("link", name="Open").first.click()
+    expect(page.get_by_test_id("task")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    add_task(page, "Added on the phone")

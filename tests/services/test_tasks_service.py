@@ -1,0 +1,290 @@
+"""The task and board services: positions, versions, cascades, filters and validation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.utils.auth import create_user
+from webapp.db import get_session
+from webapp.errors import NotFound, ValidationFailed
+from webapp.models import Board, Task, TaskLabel, User
+from webapp.services import boards as board_service
+from webapp.services import tasks as task_service
+from webapp.services import users as user_service
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context, its session and a user 'alice' (who has her default board)."""
+    user_id = create_user(app, "alice")
+    with app.app_context():
+        session = get_session()
+        yield session, session.get(User, user_id)
+
+
+def positions(session, board_id, status):
+    rows = session.execute(
+        select(Task.title, Task.position)
+        .where(Task.board_id == board_id, Task.status == status)
+        .order_by(Task.position)
+    ).all()
+    return [(title, position) for title, position in rows]
+
+
+def titles(session, board_id, status):
+    return [title for title, _ in positions(session, board_id, status)]
+
+
+def make(session, user, *names, **kwargs):
+    return [task_service.create_task(session=session, user=user, title=n, **kwargs) for n in names]
+
+
+def test_signup_creates_default_board(ctx):
+    session, user = ctx
+    boards = board_service.list_boards(session=session, user=user)
+    assert [b.name for b in boards] == [board_service.DEFAULT_BOARD_NAME]
+
+
+def test_user_without_board_gets_one_lazily(ctx):
+    session, user = ctx
+    for board in board_service.list_boards(session=session, user=user):
+        board_service.delete_board(session=session, board=board)
+    task = task_service.create_task(session=session, user=user, title="Learn Flask")
+    assert board_service.count_boards(session=session, user=user) == 1
+    assert task.board_id == board_service.default_board(session=session, user=user).id
+
+
+def test_create_appends_and_inserts(ctx):
+    session, user = ctx
+    a, b = make(session, user, "a", "b")
+    task_service.create_task(session=session, user=user, title="top", position=0)
+    task_service.create_task(session=session, user=user, title="far", position=99)
+    assert positions(session, a.board_id, "pending") == [("top", 0), ("a", 1), ("b", 2), ("far", 3)]
+    assert b.version == 1
+
+
+def test_move_within_and_across_columns_keeps_positions_dense(ctx):
+    session, user = ctx
+    a, b, c, d = make(session, user, "a", "b", "c", "d")
+    task_service.move_task(session=session, task=d, position=0)
+    assert titles(session, a.board_id, "pending") == ["d", "a", "b", "c"]
+    task_service.move_task(session=session, task=a, status="completed", position=5)
+    assert positions(session, a.board_id, "pending") == [("d", 0), ("b", 1), ("c", 2)]
+    assert positions(session, a.board_id, "completed") == [("a", 0)]
+    task_service.move_task(session=session, task=b, status="completed", position=0)
+    assert titles(session, a.board_id, "completed") == ["b", "a"]
+    task_service.move_task(session=session, task=c, status="completed", before_id=a.id)
+    assert positions(session, a.board_id, "completed") == [("b", 0), ("c", 1), ("a", 2)]
+
+
+def test_move_validates(ctx):
+    session, user = ctx
+    (a,) = make(session, user, "a")
+    with pytest.raises(ValidationFailed) as info:
+        task_service.move_task(session=session, task=a, status="done")
+    assert info.value.details[0]["field"] == "status"
+    with pytest.raises(ValidationFailed):
+        task_service.move_task(session=session, task=a, position=-1)
+
+
+def test_completed_at_set_and_cleared(ctx):
+    session, user = ctx
+    (a,) = make(session, user, "a")
+    assert a.completed_at is None and not a.is_completed
+    task_service.move_task(session=session, task=a, status="completed")
+    assert a.completed_at is not None and a.is_completed
+    task_service.update_task(session=session, user=user, task=a, status="in_progress")
+    assert a.completed_at is None
+
+
+def test_status_change_by_update_goes_last_and_renumbers(ctx):
+    session, user = ctx
+    a, b, c = make(session, user, "a", "b", "c")
+    (x,) = make(session, user, "x", status="completed")
+    task_service.update_task(session=session, user=user, task=a, status="completed")
+    assert positions(session, a.board_id, "pending") == [("b", 0), ("c", 1)]
+    assert positions(session, a.board_id, "completed") == [("x", 0), ("a", 1)]
+
+
+def test_update_to_another_board(ctx):
+    session, user = ctx
+    a, b = make(session, user, "a", "b")
+    other = board_service.create_board(session=session, user=user, name="Other")
+    task_service.update_task(session=session, user=user, task=a, board_id=other.id)
+    assert positions(session, other.id, "pending") == [("a", 0)]
+    assert positions(session, b.board_id, "pending") == [("b", 0)]
+
+
+def test_versions_and_conflicts(ctx):
+    session, user = ctx
+    (a,) = make(session, user, "a")
+    task_service.update_task(session=session, user=user, task=a, title="a2", expected_version=1)
+    assert a.version == 2
+    task_service.update_task(session=session, user=user, task=a, labels=["new"])
+    assert a.version == 3  # a labels-only change is a change too
+    task_service.update_task(session=session, user=user, task=a, title="a2")
+    assert a.version == 3  # nothing changed, nothing written
+    with pytest.raises(task_service.VersionConflict) as info:
+        task_service.update_task(session=session, user=user, task=a, title="x", expected_version=2)
+    assert info.value.status == 412 and info.value.task.version == 3
+    session.expire_all()
+    assert session.get(Task, a.id).title == "a2"
+
+
+def test_siblings_keep_their_version_when_renumbered(ctx):
+    session, user = ctx
+    a, b = make(session, user, "a", "b")
+    task_service.move_task(session=session, task=b, position=0)
+    session.expire_all()
+    assert (session.get(Task, a.id).position, session.get(Task, a.id).version) == (1, 1)
+    assert session.get(Task, b.id).version == 2
+
+
+def test_concurrent_writers_lose_no_update(app, ctx):
+    """Two sessions read version 1; the second to commit gets a conflict, not a silent win."""
+    session, user = ctx
+    (a,) = make(session, user, "a")
+    other_session = app.extensions["db_sessionmaker"]()
+    try:
+        other_user = other_session.get(User, user.id)
+        other_task = other_session.get(Task, a.id)
+        task_service.update_task(session=session, user=user, task=a, title="first")
+        with pytest.raises(task_service.VersionConflict):
+            task_service.update_task(
+                session=other_session,
+                user=other_user,
+                task=other_task,
+                title="second",
+                expected_version=1,
+            )
+    finally:
+        other_session.close()
+    session.expire_all()
+    assert session.get(Task, a.id).title == "first"
+
+
+def test_delete_renumbers_and_restore_puts_back(ctx):
+    session, user = ctx
+    a, b, c = make(session, user, "a", "b", "c", labels=["x"])
+    saved = task_service.delete_task(session=session, task=b)
+    assert positions(session, a.board_id, "pending") == [("a", 0), ("c", 1)]
+    restored = task_service.restore_task(session=session, user=user, saved=saved)
+    assert positions(session, a.board_id, "pending") == [("a", 0), ("b", 1), ("c", 2)]
+    assert restored.labels == ["x"] and restored.version == 1
+    again = task_service.restore_task(session=session, user=user, saved=saved)
+    assert again.id == restored.id
+    assert len(positions(session, a.board_id, "pending")) == 3
+
+
+def test_restore_refuses_another_users_snapshot(app, ctx):
+    session, user = ctx
+    (a,) = make(session, user, "a")
+    saved = task_service.delete_task(session=session, task=a)
+    mallory = session.get(User, create_user(app, "mallory"))
+    with pytest.raises(NotFound):
+        task_service.restore_task(session=session, user=mallory, saved=saved)
+
+
+def test_deleting_board_or_user_leaves_no_orphans(app, ctx):
+    session, user = ctx
+    make(session, user, "a", "b", labels=["x"])
+    other = board_service.create_board(session=session, user=user, name="Other")
+    make(session, user, "c", board_id=other.id)
+    board_service.delete_board(session=session, board=other)
+    assert session.scalar(select(func.count(Task.id))) == 2
+    user_service.delete_user(session=session, user=user)
+    for model in (Board, Task, TaskLabel):
+        assert session.scalar(select(func.count()).select_from(model)) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "ok", "description": "x" * 10_001}, "description"),
+        ({"title": "ok", "priority": "critical"}, "priority"),
+        ({"title": "ok", "status": "done"}, "status"),
+        ({"title": "ok", "due_date": "2026-02-30"}, "due_date"),
+        ({"title": "ok", "labels": ["x" * 31]}, "labels"),
+        ({"title": "ok", "labels": [f"l{i}" for i in range(11)]}, "labels"),
+        ({"title": "ok", "board_id": 99999}, "board_id"),
+    ],
+)
+def test_create_rejects_bad_input_and_writes_nothing(ctx, fields, field):
+    session, user = ctx
+    with pytest.raises(ValidationFailed) as info:
+        task_service.create_task(session=session, user=user, **fields)
+    assert field in [d["field"] for d in info.value.details]
+    session.rollback()
+    assert session.scalar(select(func.count(Task.id))) == 0
+
+
+def test_labels_are_cleaned(ctx):
+    session, user = ctx
+    (a,) = make(session, user, "a", labels="  Bug, bug ,  two  words,")
+    assert a.labels == ["Bug", "two words"]
+    task_service.update_task(session=session, user=user, task=a, labels=["bug", "Bug"])
+    assert a.labels == ["bug"]
+
+
+def test_list_filters_and_sorts(ctx):
+    session, user = ctx
+    today = task_service.today()
+    make(session, user, "late", due_date=today - timedelta(days=1), priority="low", labels=["Work"])
+    make(session, user, "done late", due_date=today - timedelta(days=3), status="completed")
+    make(session, user, "soon", due_date=today + timedelta(days=1), priority="urgent")
+    make(session, user, "100% sure", description="has a_percent", priority="high")
+
+    def names(**filters):
+        tasks, total = task_service.list_tasks(session=session, user=user, **filters)
+        assert total == len(tasks)
+        return [t.title for t in tasks]
+
+    assert names(overdue=True) == ["late"]
+    assert set(names(overdue=False)) == {"done late", "soon", "100% sure"}
+    assert names(label="work") == ["late"]
+    assert names(q="100%") == ["100% sure"]
+    assert names(q="A_P") == ["100% sure"]  # case-insensitive, "_" is literal
+    assert names(q="%") == ["100% sure"]
+    assert names(priorities=["urgent", "high"], sort="priority") == ["soon", "100% sure"]
+    assert names(sort="due_date") == ["done late", "late", "soon", "100% sure"]
+    assert names(sort="-due_date")[-1] == "100% sure"  # no due date: last either way
+    assert names(due_before=today, due_after=today - timedelta(days=1)) == ["late"]
+    assert names(statuses=["completed"]) == ["done late"]
+    page, total = task_service.list_tasks(session=session, user=user, limit=2, offset=1)
+    assert (len(page), total) == (2, 4)
+
+
+def test_list_other_users_board_is_unknown(app, ctx):
+    session, user = ctx
+    mallory = session.get(User, create_user(app, "mallory"))
+    theirs = board_service.default_board(session=session, user=mallory)
+    with pytest.raises(ValidationFailed):
+        task_service.list_tasks(session=session, user=user, board_id=theirs.id)
+
+
+def test_fingerprint_changes_with_the_board(ctx):
+    session, user = ctx
+    board = board_service.default_board(session=session, user=user)
+    first = board_service.fingerprint(session=session, board=board)
+    assert board_service.fingerprint(session=session, board=board) == first
+    a, b = make(session, user, "a", "b")
+    second = board_service.fingerprint(session=session, board=board)
+    task_service.move_task(session=session, task=b, position=0)
+    assert len({first, second, board_service.fingerprint(session=session, board=board)}) == 3
+
+
+def test_board_validation(ctx):
+    session, user = ctx
+    with pytest.raises(ValidationFailed):
+        board_service.create_board(session=session, user=user, name=" ")
+    with pytest.raises(ValidationFailed):
+        board_service.create_board(session=session, user=user, name="x" * 101)
+    board = board_service.create_board(session=session, user=user, name="  Two   words ")
+    assert board.name == "Two words"
+    assert isinstance(task_service.today(), date)

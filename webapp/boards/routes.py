@@ -1,0 +1,454 @@
+"""Board pages. Board actions come from htmx and are answered with partials from
+``boards/_partials.html`` (no page reloads); a plain form post without JavaScript is
+redirected back to the page instead.
+
+Routes stay thin: they parse forms and call ``services.boards`` / ``services.tasks``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    render_template_string,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import MultiDict
+
+from webapp.boards import bp
+from webapp.boards.forms import (
+    STATUS_LABELS,
+    BoardForm,
+    MoveForm,
+    QuickTaskForm,
+    TaskForm,
+)
+from webapp.db import get_session
+from webapp.errors import BadRequest, NotFound, ValidationFailed
+from webapp.models.board import PRIORITIES, STATUSES
+from webapp.services import boards as board_service
+from webapp.services import tasks as task_service
+
+UNDO_SECONDS = 60  # the toast hides sooner; this bounds how old an undo token may be
+TASK_FIELDS = ("title", "description", "priority", "status", "due_date", "labels")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Every board page needs a logged-in user (htmx requests get HX-Redirect)."""
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _partial(name: str, status: int = 200, **context) -> Response:
+    """Render one macro of ``boards/_partials.html`` (with the full template context)."""
+    source = f'{{% from "boards/_partials.html" import {name} %}}{{{{ {name}(**args) }}}}'
+    return Response(render_template_string(source, args=context), status=status)
+
+
+def _board(board_id: int):
+    return board_service.get_board(session=get_session(), user=_user(), board_id=board_id)
+
+
+def _task(board, task_id: int):
+    task = task_service.get_task(session=get_session(), user=_user(), task_id=task_id)
+    if task.board_id != board.id:
+        raise NotFound("Task not found.")
+    return task
+
+
+def _apply_errors(form, exc: ValidationFailed) -> None:
+    for detail in exc.details:
+        field = getattr(form, detail.get("field") or "", None)
+        if field is not None:
+            field.errors = [*field.errors, detail["message"]]
+        else:
+            form.form_errors.append(detail["message"])
+
+
+# -- filters -------------------------------------------------------------------------------
+
+
+def _filters() -> dict:
+    """The board filters of this request. GETs (the page, the filter form, the poll) carry
+    them in the query string; actions take them from the page's address (htmx sends it as
+    HX-Current-URL, and keeps it current with HX-Replace-Url), so no form field of an
+    action can be mistaken for a filter."""
+    values = request.args
+    current = request.headers.get("HX-Current-URL")
+    if request.method != "GET" and current:
+        values = MultiDict(parse_qsl(urlsplit(current).query))
+    priority = values.get("priority", "")
+    return {
+        "priority": priority if priority in PRIORITIES else "",
+        "label": " ".join(values.get("label", "").split())[: task_service.LABEL_MAX],
+        "q": values.get("q", "").strip()[:200],
+        "overdue": values.get("overdue") in ("1", "on", "true", "y"),
+    }
+
+
+def _service_filters(filters: dict) -> dict:
+    return {
+        "priorities": [filters["priority"]] if filters["priority"] else None,
+        "label": filters["label"] or None,
+        "q": filters["q"] or None,
+        "overdue": True if filters["overdue"] else None,
+    }
+
+
+def _board_url(board, filters: dict) -> str:
+    query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
+    url = url_for("boards.show", board_id=board.id)
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _board_context(board, **extra) -> dict:
+    session, user = get_session(), _user()
+    filters = _filters()
+    columns = task_service.board_columns(
+        session=session, user=user, board=board, **_service_filters(filters)
+    )
+    all_tasks, _ = task_service.list_tasks(session=session, user=user, board_id=board.id)
+    labels = sorted({label for task in all_tasks for label in task.labels}, key=str.lower)
+    context = {
+        "board": board,
+        "columns": columns,
+        "totals": board_service.task_counts(session=session, board_ids=[board.id])[board.id],
+        "filters": filters,
+        "filtered": any(filters.values()),
+        "labels": labels,
+        "today": task_service.today(),
+        "due_soon_days": task_service.DUE_SOON_DAYS,
+        "fingerprint": board_service.fingerprint(session=session, board=board),
+        "status_labels": STATUS_LABELS,
+        "add_errors": {},
+        "add_values": {},
+    }
+    context.update(extra)
+    return context
+
+
+def _columns(board, status: int = 200, **extra) -> Response:
+    return _partial("columns", status=status, **_board_context(board, **extra))
+
+
+def _done(board, response_status: int = 200, **extra) -> Response:
+    """After a board action: the fresh columns for htmx, a redirect otherwise."""
+    if _is_htmx():
+        return _columns(board, response_status, **extra)
+    return redirect(_board_url(board, _filters()))
+
+
+# -- boards --------------------------------------------------------------------------------
+
+
+def _boards_context(form=None) -> dict:
+    session, user = get_session(), _user()
+    board_service.default_board(session=session, user=user)  # older accounts get one here
+    boards = board_service.list_boards(session=session, user=user)
+    counts = board_service.task_counts(session=session, board_ids=[b.id for b in boards])
+    return {"boards": boards, "counts": counts, "form": form or BoardForm(formdata=None)}
+
+
+@bp.get("")
+def index():
+    return render_template("boards/index.html", **_boards_context())
+
+
+@bp.post("")
+def create():
+    form = BoardForm()
+    if form.validate():
+        try:
+            board = board_service.create_board(
+                session=get_session(),
+                user=_user(),
+                name=form.name.data,
+                description=form.description.data or "",
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        else:
+            if not _is_htmx():
+                return redirect(url_for("boards.show", board_id=board.id))
+            return _partial("boards_section", **_boards_context(), created=board)
+    if not _is_htmx():
+        flash("The board was not created: " + _first_error(form), "error")
+        return redirect(url_for("boards.index"))
+    return _partial("boards_section", status=422, **_boards_context(form))
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        for message in errors:
+            return str(message)
+    return "please check the form."
+
+
+@bp.get("/<int:board_id>/card")
+def board_card(board_id: int):
+    board = _board(board_id)
+    counts = board_service.task_counts(session=get_session(), board_ids=[board.id])
+    return _partial("board_card", board=board, counts=counts[board.id])
+
+
+@bp.get("/<int:board_id>/rename")
+def rename_form(board_id: int):
+    board = _board(board_id)
+    form = BoardForm(formdata=None, obj=board, prefix=_rename_prefix(board))
+    return _partial("board_rename_form", board=board, form=form)
+
+
+def _rename_prefix(board) -> str:
+    # Unique field ids while several rename forms and the "new board" form are open.
+    return f"board-{board.id}"
+
+
+@bp.post("/<int:board_id>/rename")
+def rename(board_id: int):
+    board = _board(board_id)
+    form = BoardForm(prefix=_rename_prefix(board))
+    if form.validate():
+        try:
+            board_service.update_board(
+                session=get_session(),
+                board=board,
+                name=form.name.data,
+                description=form.description.data or "",
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        else:
+            if not _is_htmx():
+                return redirect(url_for("boards.index"))
+            return board_card(board.id)
+    if not _is_htmx():
+        flash("The board was not renamed: " + _first_error(form), "error")
+        return redirect(url_for("boards.index"))
+    return _partial("board_rename_form", status=422, board=board, form=form)
+
+
+@bp.post("/<int:board_id>/delete")
+def delete(board_id: int):
+    board = _board(board_id)
+    name = board.name
+    board_service.delete_board(session=get_session(), board=board)
+    if not _is_htmx() or request.values.get("from") == "board":  # shown on the next page
+        flash(f"Deleted the board “{name}” and its tasks.", "success")
+    if _is_htmx() and request.values.get("from") != "board":
+        return _partial("boards_section", **_boards_context())
+    if _is_htmx():  # deleted from its own page: go to the list
+        return Response(status=204, headers={"HX-Redirect": url_for("boards.index")})
+    return redirect(url_for("boards.index"))
+
+
+# -- the board page ------------------------------------------------------------------------
+
+
+@bp.get("/<int:board_id>")
+def show(board_id: int):
+    board = _board(board_id)
+    return render_template("boards/board.html", **_board_context(board))
+
+
+@bp.get("/<int:board_id>/columns")
+def columns(board_id: int):
+    """The columns partial: filters, and the poll that shows changes from elsewhere."""
+    board = _board(board_id)
+    since = request.args.get("since")
+    if since and since == board_service.fingerprint(session=get_session(), board=board):
+        return Response(status=204)  # unchanged: htmx swaps nothing
+    response = _columns(board)
+    if not since:  # a filter change: keep the filters in the address bar for reloads
+        response.headers["HX-Replace-Url"] = _board_url(board, _filters())
+    return response
+
+
+@bp.post("/<int:board_id>/tasks")
+def add_task(board_id: int):
+    board = _board(board_id)
+    form = QuickTaskForm()
+    status = form.status.data if form.status.data in STATUSES else "pending"
+    if form.validate():
+        try:
+            # Added at the top of the column, where the form is.
+            task_service.create_task(
+                session=get_session(),
+                user=_user(),
+                board_id=board.id,
+                title=form.title.data,
+                status=status,
+                position=0,
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        else:
+            return _done(board)
+    if not _is_htmx():
+        flash("The task was not added: " + _first_error(form), "error")
+        return redirect(_board_url(board, _filters()))
+    return _columns(
+        board,
+        422,
+        add_errors={status: _first_error(form)},
+        add_values={status: form.title.data or ""},
+    )
+
+
+@bp.get("/<int:board_id>/tasks/<int:task_id>")
+def task_card(board_id: int, task_id: int):
+    board = _board(board_id)
+    task = _task(board, task_id)
+    totals = board_service.task_counts(session=get_session(), board_ids=[board.id])[board.id]
+    return _partial(
+        "task_card",
+        task=task,
+        board=board,
+        today=task_service.today(),
+        due_soon_days=task_service.DUE_SOON_DAYS,
+        status_labels=STATUS_LABELS,
+        column_size=totals[task.status],
+    )
+
+
+@bp.get("/<int:board_id>/tasks/<int:task_id>/edit")
+def edit_task(board_id: int, task_id: int):
+    board = _board(board_id)
+    task = _task(board, task_id)
+    return _partial("task_form", board=board, task=task, form=_task_form(task))
+
+
+def _task_form(task, formdata=None) -> TaskForm:
+    form = TaskForm(formdata=formdata, obj=task)
+    if formdata is None:
+        form.labels.data = ", ".join(task.labels)
+    return form
+
+
+@bp.post("/<int:board_id>/tasks/<int:task_id>")
+def save_task(board_id: int, task_id: int):
+    board = _board(board_id)
+    task = _task(board, task_id)
+    form = TaskForm()
+    if form.validate():
+        try:
+            task_service.update_task(
+                session=get_session(),
+                user=_user(),
+                task=task,
+                expected_version=form.version.data,
+                title=form.title.data,
+                description=form.description.data or "",
+                priority=form.priority.data,
+                status=form.status.data,
+                due_date=form.due_date.data,
+                labels=task_service.split_labels(form.labels.data or ""),
+            )
+        except task_service.VersionConflict as exc:
+            return _conflict(board, exc.task, form)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        else:
+            return _done(board)
+    if not _is_htmx():
+        flash("The task was not saved: " + _first_error(form), "error")
+        return redirect(_board_url(board, _filters()))
+    return _form_in_place(
+        _partial("task_form", status=422, board=board, task=task, form=form), task
+    )
+
+
+def _form_in_place(response: Response, task) -> Response:
+    # The form normally answers with the whole columns; a form with errors replaces itself.
+    response.headers["HX-Retarget"] = f"#task-{task.id}"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+def _conflict(board, current, mine: TaskForm) -> Response:
+    """The task changed since the form was opened: show the current values, and what the
+    user typed next to them, instead of overwriting silently."""
+    fresh = _task_form(current)
+    differences = []
+    for name in TASK_FIELDS:
+        yours, theirs = getattr(mine, name).data, getattr(fresh, name).data
+        if (yours or "") != (theirs or ""):
+            differences.append(
+                {"label": getattr(fresh, name).label.text, "yours": yours, "current": theirs}
+            )
+    if not _is_htmx():
+        flash("This task was changed elsewhere; nothing was saved.", "error")
+        return redirect(_board_url(board, _filters()))
+    response = _partial(
+        "task_form", status=409, board=board, task=current, form=fresh, conflict=differences
+    )
+    return _form_in_place(response, current)
+
+
+@bp.post("/<int:board_id>/tasks/<int:task_id>/move")
+def move_task(board_id: int, task_id: int):
+    board = _board(board_id)
+    task = _task(board, task_id)
+    form = MoveForm()
+    if not form.validate():
+        raise BadRequest("This move is not valid: " + _first_error(form))
+    status, position = form.status.data or task.status, form.position.data
+    direction = form.direction.data
+    index = STATUSES.index(task.status)
+    if direction in ("left", "right"):
+        step = -1 if direction == "left" else 1
+        status = STATUSES[max(0, min(len(STATUSES) - 1, index + step))]
+        position = None  # last in the next column
+    elif direction in ("up", "down"):
+        status = task.status
+        position = max(0, task.position + (-1 if direction == "up" else 1))
+    before = request.values.get("before_id", type=int)
+    task_service.move_task(
+        session=get_session(), task=task, status=status, position=position, before_id=before
+    )
+    return _done(board, focus=f"{direction}-{task.id}" if direction else f"task-{task.id}")
+
+
+@bp.post("/<int:board_id>/tasks/<int:task_id>/delete")
+def delete_task(board_id: int, task_id: int):
+    board = _board(board_id)
+    task = _task(board, task_id)
+    title = task.title
+    saved = task_service.delete_task(session=get_session(), task=task)
+    if not _is_htmx():
+        flash(f"Deleted “{title}”.", "success")
+        return redirect(_board_url(board, _filters()))
+    token = _undo_serializer().dumps(saved)
+    return _columns(board, toast={"title": title, "token": token})
+
+
+@bp.post("/<int:board_id>/tasks/restore")
+def restore_task(board_id: int):
+    board = _board(board_id)
+    try:
+        saved = _undo_serializer().loads(request.values.get("token", ""), max_age=UNDO_SECONDS)
+    except BadSignature:  # includes an expired token
+        return _done(board, toast={"error": "Too late to undo: the task stays deleted."})
+    if saved.get("board_id") != board.id:
+        raise NotFound("Task not found.")
+    task = task_service.restore_task(session=get_session(), user=_user(), saved=saved)
+    return _done(board, focus=f"task-{task.id}", toast={"restored": task.title})
+
+
+def _undo_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="boards-undo-delete")
