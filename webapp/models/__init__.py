@@ -1,6 +1,9 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
 from webapp.db import Base
+from webapp.models.board import Board, Task, TaskLabel  # noqa: F401
+from webapp.models.dataset import Dataset, DatasetFile  # noqa: F401
+from webapp.models.ml import ModelVersion, Run  # noqa: F401
 from webapp.models.user import RefreshToken, User
 
 __all__ = ["Base", "RefreshToken", "User"]

@@ -1,0 +1,371 @@
+"""CSV detection and parsing over a matrix of real-world-like files (tests/fixtures/csv)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlcore.preprocessing import infer_column
+from webapp.errors import AppError, PayloadTooLarge, ValidationFailed
+from webapp.services.csv_parsing import (
+    NotCsv,
+    ParseOptions,
+    detect_decimal,
+    detect_delimiter,
+    detect_encoding,
+    number_pattern,
+    parse_csv,
+)
+from webapp.services.profiling import preview, profile_frame
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
+
+
+def read(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def parse(name: str, overrides=None, **limits):
+    return parse_csv(read(name), overrides, **limits)
+
+
+# -- detection matrix ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "delimiter", "decimal", "header_row"),
+    [
+        ("utf8_bom.csv", "utf-8-sig", ",", ".", 0),
+        ("cp1252_semicolon.csv", "cp1252", ";", ",", 0),
+        ("tab_separated.csv", "utf-8", "\t", ".", 0),
+        ("pipe.csv", "utf-8", "|", ".", 0),
+        ("quoted_newlines.csv", "utf-8", ",", ".", 0),
+        ("thousands_us.csv", "utf-8", ",", ".", 0),
+        ("thousands_eu.csv", "utf-8", ";", ",", 0),
+        ("na_tokens.csv", "utf-8", ",", ".", 0),
+        ("dates.csv", "utf-8", ",", ".", 0),
+        ("units_header.csv", "utf-8", ",", ".", 0),
+        ("preamble.csv", "utf-8", ",", ".", 2),
+        ("no_header.csv", "utf-8", ",", ".", None),
+        ("latin1.csv", "cp1252", ",", ".", 0),
+        ("crlf_trailing_delimiter.csv", "utf-8", ",", ".", 0),
+    ],
+)
+def test_detects_how_the_file_is_written(name, encoding, delimiter, decimal, header_row):
+    table = parse(name)
+    assert table.options == ParseOptions(encoding, delimiter, decimal, header_row)
+    assert table.detected == table.options
+
+
+def test_utf8_bom_is_not_part_of_the_first_column_name():
+    table = parse("utf8_bom.csv")
+    assert list(table.frame.columns) == ["name", "city", "score"]
+    assert table.frame["city"].tolist() == ["Café Noir", "Zürich", "Montréal", "Reykjavík"]
+    assert table.frame["score"].dtype == np.float64
+
+
+def test_cp1252_accents_and_decimal_comma_with_thousands():
+    frame = parse("cp1252_semicolon.csv").frame
+    assert list(frame.columns) == ["Produit", "Catégorie", "Prix (€)", "Quantité"]
+    assert frame["Produit"].iloc[0] == "Café crème"
+    assert frame["Prix (€)"].tolist() == [1234.5, 2.75, 4.1, 3.95, 12345.0]
+    assert frame["Quantité"].dtype == np.int64
+
+
+def test_latin1_file_reads_with_accents():
+    frame = parse("latin1.csv").frame
+    assert list(frame.columns) == ["nom", "âge"]
+    assert frame["nom"].tolist() == ["François", "Hélène", "Jérôme"]
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "expected"),
+    [
+        ("thousands_us.csv", "population", [1234567, 98765, 12000, 950]),
+        ("thousands_us.csv", "area_km2", [1234.5, 1234.5, 88.25, 2000.75]),
+        ("thousands_eu.csv", "habitants", [1234567, 98765, 12000, 950]),
+        ("thousands_eu.csv", "surface", [1234.5, 65.19, 49.51, 41.94]),
+        ("tab_separated.csv", "petal length (cm)", [1.4, 4.7, 6.0, 1.3]),
+        ("pipe.csv", "price", [3.5, 4.25, 5.0, 2.75]),
+    ],
+)
+def test_numbers_with_thousands_separators_and_decimal_marks(name, column, expected):
+    frame = parse(name).frame
+    assert frame[column].tolist() == pytest.approx(expected)
+    assert pd.api.types.is_numeric_dtype(frame[column])
+
+
+def test_quoted_fields_with_commas_newlines_and_quotes():
+    frame = parse("quoted_newlines.csv").frame
+    assert frame.shape == (4, 3)
+    assert frame["comment"].tolist() == [
+        "Great product, would buy again",
+        "Line one\nLine two, with a comma",
+        'He said "wow"',
+        "plain",
+    ]
+    assert frame["rating"].tolist() == [5, 3, 4, 2]
+
+
+def test_missing_value_tokens_become_missing():
+    frame = parse("na_tokens.csv").frame
+    # NA, N/A, NaN, null, ?, -, empty, blank and NULL are all missing.
+    assert frame["a"].isna().tolist() == [False, True, False, True, False, False]
+    assert frame["a"].dtype == np.float64
+    assert frame["b"].isna().tolist() == [False, False, True, False, True, False]
+    assert frame["c"].isna().sum() == 4
+    assert frame["d"].isna().sum() == 2
+
+
+def test_headers_with_spaces_units_and_accents_are_stripped_not_mangled():
+    frame = parse("units_header.csv").frame
+    assert list(frame.columns) == ["Weight (kg)", "Height (cm)", "Température (°C)", "Name"]
+    assert frame["Weight (kg)"].tolist() == [70.5, 82.0, 65.2]
+
+
+def test_dates_in_day_first_and_iso_formats_are_read_as_dates_by_mlcore():
+    frame = parse("dates.csv").frame
+    day_first = infer_column(frame["day_first"])
+    iso = infer_column(frame["iso"])
+    assert (day_first.kind, day_first.details["format"]) == ("datetime", "%d/%m/%Y")
+    assert (iso.kind, iso.details["format"]) == ("datetime", "ISO8601")
+
+
+def test_title_lines_above_the_header_are_skipped():
+    frame = parse("preamble.csv").frame
+    assert list(frame.columns) == ["region", "units", "revenue"]
+    assert frame["units"].tolist() == [10, 12, 7]
+
+
+def test_a_file_without_header_gets_numbered_columns():
+    frame = parse("no_header.csv").frame
+    assert list(frame.columns) == ["column_1", "column_2", "column_3"]
+    assert frame.shape == (3, 3)
+
+
+def test_trailing_delimiters_on_data_rows_are_tolerated():
+    frame = parse("crlf_trailing_delimiter.csv").frame
+    assert frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+
+
+def test_short_rows_are_padded_with_missing_values():
+    frame = parse("short_rows.csv").frame
+    assert frame.shape == (3, 3)
+    assert frame["c"].isna().tolist() == [False, True, False]
+
+
+def test_duplicate_and_empty_header_names_are_made_unique():
+    frame = parse("duplicate_headers.csv").frame
+    assert len(set(frame.columns)) == 4
+    assert "column_3" in frame.columns
+
+
+def test_single_column_is_allowed():
+    frame = parse("single_column.csv").frame
+    assert list(frame.columns) == ["value"]
+    assert frame["value"].tolist() == [3.2, 1.5, 4.8, 2.2]
+
+
+def test_a_column_of_missing_values_is_kept_as_all_missing():
+    frame = parse("all_missing_column.csv").frame
+    assert frame["empty"].isna().all()
+    assert infer_column(frame["empty"]).kind == "dropped"
+
+
+def test_rows_with_every_value_missing_are_skipped_with_a_warning():
+    table = parse_csv(b"a,b\n1,2\n,\nNA,-\n3,4\n")
+    assert table.frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+    assert "Skipped 2 row(s)" in table.warnings[0]
+
+
+def test_mostly_numeric_text_keeps_words_and_canonical_numbers():
+    frame = parse_csv(b"x;y\n1,5;a\n2,5;b\noops;c\n".replace(b"\n", b"\r\n")).frame
+    assert frame["x"].tolist() == ["1.5", "2.5", "oops"]
+
+
+# -- overrides -------------------------------------------------------------------------------
+
+
+def test_overrides_win_over_detection_and_detected_is_reported():
+    table = parse("cp1252_semicolon.csv", {"decimal": "."})
+    assert table.options.decimal == "."
+    assert table.detected.decimal == ","
+    # Read with a decimal point, "2,75" is no number: the column stays text.
+    assert not pd.api.types.is_numeric_dtype(table.frame["Prix (€)"])
+
+
+def test_header_row_override_none_reads_the_header_as_data():
+    table = parse("pipe.csv", {"header_row": None})
+    assert table.frame.shape == (5, 3)
+    assert table.frame["column_1"].iloc[0] == "sku"
+
+
+def test_auto_means_detect():
+    table = parse("pipe.csv", {"delimiter": "auto", "encoding": "auto", "header_row": "auto"})
+    assert table.options == ParseOptions("utf-8", "|", ".", 0)
+
+
+def test_a_wrong_delimiter_gives_one_column_and_a_warning():
+    table = parse("pipe.csv", {"delimiter": ";"})
+    assert table.frame.shape[1] == 1
+    assert "pipe-separated" in table.warnings[0]
+
+
+def test_wrong_encoding_override_is_a_clear_422():
+    with pytest.raises(ValidationFailed, match="not valid utf-8"):
+        parse("cp1252_semicolon.csv", {"encoding": "utf-8"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"encoding": "no-such-codec"}, "encoding"),
+        ({"encoding": "rot13"}, "encoding"),
+        ({"delimiter": "x"}, "delimiter"),
+        ({"decimal": ";"}, "decimal"),
+        ({"header_row": -1}, "header_row"),
+        ({"header_row": 50}, "header_row"),
+        ({"decimal": ",", "delimiter": ","}, "decimal"),
+    ],
+)
+def test_bad_overrides_name_the_field(overrides, field):
+    with pytest.raises(ValidationFailed) as info:
+        parse("pipe.csv", overrides)
+    assert info.value.details[0]["field"] == field
+
+
+# -- bad files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("empty.csv", ValidationFailed, "empty"),
+        ("blank_lines.csv", ValidationFailed, "empty"),
+        ("header_only.csv", ValidationFailed, "no data rows"),
+        ("image_renamed.csv", NotCsv, "PNG image"),
+        ("archive_renamed.csv", NotCsv, "ZIP archive"),
+        ("ragged.csv", ValidationFailed, "Data row 2 has more values"),
+        ("unclosed_quote.csv", ValidationFailed, "never closed"),
+    ],
+)
+def test_bad_files_raise_clear_errors(name, error, message):
+    with pytest.raises(error, match=message):
+        parse(name)
+
+
+def test_binary_bytes_without_magic_are_refused():
+    with pytest.raises(NotCsv):
+        parse_csv(b"a,b\n\x00\x01\x02\x03,\x00\n" * 10)
+
+
+def test_a_ragged_row_beyond_the_sample_names_its_line():
+    content = b"a,b\n" + b"1,2\n" * 300 + b"3,4,5,6,7\n"
+    with pytest.raises(ValidationFailed, match="Line 302 has 5 fields"):
+        parse_csv(content)
+
+
+def test_row_and_column_limits():
+    with pytest.raises(PayloadTooLarge, match="more than 3 rows"):
+        parse_csv(b"a\n1\n2\n3\n4\n", max_rows=3)
+    assert len(parse_csv(b"a\n1\n2\n3\n", max_rows=3).frame) == 3
+    with pytest.raises(PayloadTooLarge, match="4 columns; the limit is 3"):
+        parse_csv(b"a,b,c,d\n1,2,3,4\n", max_columns=3)
+
+
+def test_utf16_with_bom_is_read():
+    content = codecs.BOM_UTF16_LE + "a;b\n1,5;x\n2,5;y\n".encode("utf-16-le")
+    table = parse_csv(content)
+    assert table.options.encoding == "utf-16"
+    assert table.frame["a"].tolist() == [1.5, 2.5]
+
+
+# -- units -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"\xef\xbb\xbfa", "utf-8-sig"), (b"caf\xc3\xa9", "utf-8"), (b"caf\xe9", "cp1252")],
+)
+def test_detect_encoding(content, expected):
+    assert detect_encoding(content) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1,5;2;3\n", ";"),
+        ("a\tb\n1\t2\n", "\t"),
+        ("a|b\n1|2\n", "|"),
+        ("just one column\nvalue\n", ","),
+        ('"x, y";z\n"1, 2";3\n', ";"),
+    ],
+)
+def test_detect_delimiter(text, expected):
+    assert detect_delimiter(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "expected"),
+    [
+        ("a;b\n1,5;2,25\n", ";", ","),
+        ("a;b\n1.5;2.25\n", ";", "."),
+        ('a,b\n"1,234.5",2\n', ",", "."),
+        ("a;b\n1.234,5;2\n", ";", ","),
+        ("a;b\n1.234;2\n", ";", "."),  # ambiguous: the default
+    ],
+)
+def test_detect_decimal(text, delimiter, expected):
+    assert detect_decimal(text, delimiter, 0) == expected
+
+
+@pytest.mark.parametrize(
+    ("decimal", "good", "bad"),
+    [
+        (
+            ".",
+            ["1", "-1.5", "1,234", "1,234,567.89", "1 234.5", ".5", "1e5", "+3"],
+            ["1,5", "1.2.3"],
+        ),
+        (",", ["1", "-1,5", "1.234", "1.234.567,89", "1 234,5", "1e5"], ["1.5", "1,2,3"]),
+    ],
+)
+def test_number_pattern(decimal, good, bad):
+    pattern = number_pattern(decimal)
+    assert all(pattern.fullmatch(v) for v in good)
+    assert not any(pattern.fullmatch(v) for v in bad)
+
+
+# -- properties ------------------------------------------------------------------------------
+
+CSV_ALPHABET = ',;\t|"\n\r 0123456789.-+eE?aZé€NA'
+
+
+@given(st.one_of(st.binary(max_size=400), st.text(CSV_ALPHABET, max_size=400).map(str.encode)))
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+def test_any_input_parses_or_fails_with_a_clear_error(content):
+    """Whatever arrives, the answer is a table or an AppError (a 4xx), never a crash, and
+    what is stored (profile, preview) is strict JSON, as PostgreSQL's JSON type requires."""
+    try:
+        table = parse_csv(content, max_rows=1000, max_columns=100)
+    except AppError as exc:
+        assert 400 <= exc.status < 500 and exc.message
+        return
+    assert len(table.frame) > 0
+    json.dumps(profile_frame(table.frame), allow_nan=False)
+    json.dumps(preview(table.frame), allow_nan=False)
+
+
+def test_profile_of_extreme_numbers_is_strict_json():
+    frame = parse_csv(b"a,b\n1e308,1\n-1e308,2\n5,3\n").frame
+    profile = profile_frame(frame)
+    json.dumps(profile, allow_nan=False)
+    assert profile["columns"][0]["histogram"] is None

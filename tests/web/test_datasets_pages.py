@@ -1,0 +1,248 @@
+"""The data set pages: upload form, list, detail (preview, profile), re-parse, rename, delete."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api.test_datasets_api import multipart
+from webapp.db import get_session
+from webapp.models import Dataset, DatasetFile
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
+
+
+def upload(client, filename="cp1252_semicolon.csv", content=None, **form):
+    content = (FIXTURES / filename).read_bytes() if content is None else content
+    data = {"file": (io.BytesIO(content), filename), **form}
+    return client.post("/datasets/", data=data, content_type="multipart/form-data")
+
+
+def stored(app) -> tuple[int, int]:
+    with app.app_context():
+        session = get_session()
+        return (
+            session.scalar(select(func.count(Dataset.id))),
+            session.scalar(select(func.count()).select_from(DatasetFile)),
+        )
+
+
+def dataset_id(response) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/datasets/(\d+)$", response.location).group(1))
+
+
+@pytest.fixture
+def alice(auth):
+    auth.signup_and_login("alice")
+
+
+@pytest.fixture
+def uploaded(client, alice) -> int:
+    return dataset_id(upload(client))
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/datasets/"),
+        ("post", "/datasets/"),
+        ("get", "/datasets/1"),
+        ("post", "/datasets/1/parse"),
+        ("post", "/datasets/1/rename"),
+        ("get", "/datasets/1/delete"),
+        ("post", "/datasets/1/delete"),
+        ("post", "/datasets/samples/sample_data"),
+    ],
+)
+def test_pages_need_login(client, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code == 302
+    assert "/auth/login" in response.location
+
+
+def test_empty_list_explains_csv_and_offers_samples(client, alice):
+    page = client.get("/datasets/").get_data(as_text=True)
+    assert "No data sets yet" in page
+    assert "A CSV file is a table saved as text" in page
+    assert 'enctype="multipart/form-data"' in page
+    assert "/datasets/samples/sample_data" in page
+
+
+def test_upload_shows_preview_and_profile(client, alice, app):
+    response = upload(client, name="Prices")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Prices" in page
+    assert 'data-testid="preview-table"' in page and "Café crème" in page
+    assert 'data-testid="profile"' in page and "Prix (€)" in page
+    assert "numeric" in page and "categorical" in page
+    assert '<svg class="histogram"' in page
+    assert "Detected: cp1252" in page
+    assert "Train a model" not in page  # the runs pages do not exist yet
+    assert stored(app) == (1, 1)
+    listing = client.get("/datasets/").get_data(as_text=True)
+    assert "Prices" in listing and 'data-testid="datasets-table"' in listing
+
+
+def test_dropped_columns_say_why(client, alice):
+    response = upload(client, filename="all_missing_column.csv")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Not used" in page and "all values are missing" in page
+
+
+@pytest.mark.parametrize(
+    ("filename", "status", "words"),
+    [
+        ("empty.csv", 422, "The file is empty."),
+        ("header_only.csv", 422, "no data rows"),
+        ("image_renamed.csv", 422, "PNG image"),
+        ("archive_renamed.csv", 422, "ZIP archive"),
+        ("ragged.csv", 422, "more values than the header"),
+    ],
+)
+def test_bad_files_show_a_form_error(client, alice, app, filename, status, words):
+    response = upload(client, filename=filename)
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
+    assert 'class="field-errors"' in response.get_data(as_text=True)
+    assert stored(app) == (0, 0)
+
+
+def test_missing_file_is_a_form_error(client, alice, app):
+    response = client.post("/datasets/", data={"name": "x"}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Choose a CSV file to upload." in response.get_data(as_text=True)
+
+
+def test_a_60_mb_upload_is_a_friendly_413(client, alice, app):
+    body, content_type = multipart("big.csv", b"a,b\n" + b"1,2\n" * (15 * 1024 * 1024))
+    response = client.post("/datasets/", data=body, content_type=content_type)
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "larger than the 50 MB limit" in page
+    assert "Upload a CSV file" in page  # the form again, not a bare error page
+    assert stored(app) == (0, 0)
+
+
+class TestRowLimit:
+    @pytest.fixture
+    def app_config(self):
+        return {"MAX_DATASET_ROWS": 2}
+
+    def test_too_many_rows_is_a_form_error(self, client, alice, app):
+        response = upload(client, filename="pipe.csv")
+        assert response.status_code == 413
+        assert "more than 2 rows" in response.get_data(as_text=True)
+        assert stored(app) == (0, 0)
+
+
+def test_load_a_sample(client, alice):
+    response = client.post("/datasets/samples/sample_data")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "sample_data" in page and "spending_score" in page
+    assert client.post("/datasets/samples/nope").status_code == 404
+
+
+def test_reparse_with_the_form(client, uploaded):
+    form = {"encoding": "auto", "delimiter": "auto", "decimal": ".", "header_row": "0"}
+    response = client.post(f"/datasets/{uploaded}/parse", data=form)
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert '<option selected value=".">' in page or 'value="." selected' in page
+    form = {"encoding": "auto", "delimiter": "auto", "decimal": "auto", "header_row": "none"}
+    client.post(f"/datasets/{uploaded}/parse", data=form)
+    assert "column_1" in client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+
+
+def test_failed_reparse_shows_why_and_changes_nothing(client, uploaded):
+    before = client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+    form = {"encoding": "utf-8", "delimiter": "auto", "decimal": "auto", "header_row": "auto"}
+    response = client.post(f"/datasets/{uploaded}/parse", data=form)
+    assert response.status_code == 422
+    assert "not valid utf-8" in response.get_data(as_text=True)
+    assert "The data set was not changed." in response.get_data(as_text=True)
+    assert "Café crème" in client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+    assert "Café crème" in before
+
+
+def test_reparse_rejects_values_not_offered(client, uploaded):
+    form = {"encoding": "auto", "delimiter": "x", "decimal": "auto", "header_row": "auto"}
+    assert client.post(f"/datasets/{uploaded}/parse", data=form).status_code == 422
+
+
+def test_rename(client, uploaded):
+    response = client.post(f"/datasets/{uploaded}/rename", data={"name": "Menu"})
+    assert response.status_code == 302
+    assert "<h1>Menu</h1>" in client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+    response = client.post(f"/datasets/{uploaded}/rename", data={"name": ""})
+    assert response.status_code == 422
+    assert "Enter a name." in response.get_data(as_text=True)
+    response = client.post(f"/datasets/{uploaded}/rename", data={"name": "   "})
+    assert response.status_code == 422
+
+
+def test_delete_asks_for_confirmation(client, uploaded, app):
+    page = client.get(f"/datasets/{uploaded}/delete").get_data(as_text=True)
+    assert "cannot be undone" in page
+    assert stored(app) == (1, 1)
+    response = client.post(f"/datasets/{uploaded}/delete")
+    assert response.status_code == 302 and response.location.endswith("/datasets/")
+    assert stored(app) == (0, 0)
+    assert client.get(f"/datasets/{uploaded}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "data"),
+    [
+        ("get", "", None),
+        (
+            "post",
+            "/parse",
+            {"encoding": "auto", "delimiter": ",", "decimal": "auto", "header_row": "auto"},
+        ),
+        ("post", "/rename", {"name": "mine"}),
+        ("get", "/delete", None),
+        ("post", "/delete", None),
+    ],
+)
+def test_another_users_dataset_is_404(client, auth, uploaded, app, method, suffix, data):
+    auth.logout()
+    auth.signup_and_login("mallory")
+    response = getattr(client, method)(f"/datasets/{uploaded}{suffix}", data=data)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert stored(app) == (1, 1)
+
+
+def test_unknown_dataset_is_404(client, alice):
+    assert client.get("/datasets/999").status_code == 404
+    assert client.get(f"/datasets/{2**64}").status_code == 404
+
+
+@pytest.fixture
+def runs_page(app):
+    """Stands in for the runs feature (routes must exist before the first request)."""
+    app.add_url_rule("/runs/new", "fake_new_run", lambda: "new run")
+
+
+def test_train_link_appears_once_the_runs_page_exists(runs_page, client, uploaded):
+    page = client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+    assert f'href="/runs/new?dataset_id={uploaded}"' in page
+
+
+class TestTooLargeWithCsrf:
+    """With CSRF on (as in production) the token check reads the body first, so the 413
+    comes before the log-in check; a visitor still lands on the log-in page."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_a_too_large_upload_without_login_goes_to_login(self, client):
+        body, content_type = multipart("big.csv", b"a\n" + b"1\n" * (26 * 1024 * 1024))
+        response = client.post("/datasets/", data=body, content_type=content_type)
+        assert response.status_code == 302 and "/auth/login" in response.location

@@ -1,0 +1,151 @@
+"""Pydantic schemas of the data set API (they validate requests and describe the OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from webapp.api.schemas import ApiModel, Page
+from webapp.services.datasets import NAME_MAX
+
+Delimiter = Literal[",", ";", "\t", "|"]
+Decimal = Literal[".", ","]
+
+
+class ParseOptionsPublic(BaseModel):
+    """How the file is read. ``header_row``: 0-based line of the column names (lines above it
+    are skipped), ``null`` when the file has no header."""
+
+    encoding: str = Field(examples=["utf-8"])
+    delimiter: Delimiter
+    decimal: Decimal
+    header_row: int | None
+
+
+class Histogram(BaseModel):
+    """``counts[i]`` values fall between ``edges[i]`` and ``edges[i + 1]`` (dates as ISO 8601)."""
+
+    counts: list[int]
+    edges: list[float] | list[str]
+
+
+class TopValue(BaseModel):
+    value: str
+    count: int
+
+
+class ColumnProfile(BaseModel):
+    """One column: its kind as training will see it, whether it is used and why not."""
+
+    name: str
+    kind: Literal["numeric", "boolean", "categorical", "datetime", "dropped"]
+    used: bool = Field(description="Whether training can use the column (kind is not dropped).")
+    reason: str = Field(description="Why the column got its kind, e.g. why it is dropped.")
+    dtype: str
+    missing: int
+    distinct: int
+    details: dict = Field(default_factory=dict)
+    min: float | str | None = None
+    max: float | str | None = None
+    mean: float | None = None
+    std: float | None = None
+    histogram: Histogram | None = None
+    top: list[TopValue] | None = None
+    other_count: int | None = None
+
+
+class DatasetSummary(BaseModel):
+    """A data set in a list (without its column profile)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    filename: str
+    size_bytes: int
+    n_rows: int
+    n_columns: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DatasetPublic(DatasetSummary):
+    """A data set with the options it was parsed with and its column profile."""
+
+    parse_options: ParseOptionsPublic
+    detected_options: ParseOptionsPublic = Field(
+        description="What detection chose; differs from parse_options where overridden."
+    )
+    columns: list[ColumnProfile]
+    warnings: list[str] = Field(description="What parsing tolerated, e.g. skipped empty rows.")
+    notes: list[str] = Field(description="What the columns add up to for training.")
+
+    @classmethod
+    def of(cls, dataset) -> DatasetPublic:
+        profile = dataset.profile or {}
+        return cls.model_validate(
+            {
+                **DatasetSummary.model_validate(dataset).model_dump(),
+                "parse_options": dataset.parse_options,
+                "detected_options": dataset.detected_options,
+                "columns": profile.get("columns", []),
+                "warnings": profile.get("warnings", []),
+                "notes": profile.get("notes", []),
+            }
+        )
+
+
+class DatasetPage(Page[DatasetSummary]):
+    """One page of data sets, newest first."""
+
+
+class DatasetUpdate(ApiModel):
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+
+
+class DatasetParseRequest(ApiModel):
+    """New parse options; a field left out keeps its current value, ``"auto"`` detects it
+    again. ``header_row``: 0-based line of the column names, ``null`` for no header."""
+
+    encoding: str | None = Field(default=None, max_length=40, examples=["cp1252"])
+    delimiter: Literal[",", ";", "\t", "|", "auto"] | None = None
+    decimal: Literal[".", ",", "auto"] | None = None
+    header_row: int | Literal["auto"] | None = Field(
+        default=None, description="0 to 200, null (no header) or 'auto'."
+    )
+
+    @field_validator("header_row", mode="before")
+    @classmethod
+    def _header_row(cls, value):
+        # One check with one error location, rather than one per member of the union.
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 200:
+            return value
+        raise ValueError("must be a line number from 0 to 200, null for no header, or 'auto'")
+
+    def overrides(self) -> dict:
+        """The options to change: every field that was sent (``null`` header_row included)."""
+        sent = self.model_fields_set
+        out = {k: getattr(self, k) for k in ("encoding", "delimiter", "decimal") if k in sent}
+        out = {k: v for k, v in out.items() if v is not None}
+        if "header_row" in sent:
+            out["header_row"] = self.header_row
+        return out
+
+
+class PreviewQuery(ApiModel):
+    limit: int = Field(default=20, ge=1, le=100, description="How many rows (at most 100).")
+
+
+class DatasetPreview(BaseModel):
+    """The first rows: ``rows[i][j]`` is the value of ``columns[j]`` (``null`` when missing)."""
+
+    columns: list[str]
+    rows: list[list[float | int | str | bool | None]]
+    limit: int
+    n_rows: int = Field(description="Rows in the whole data set.")

@@ -1,0 +1,146 @@
+"""What is in a parsed data set: a per-column profile and a preview, as JSON-ready dicts.
+
+Each column's kind (numeric, boolean, categorical, datetime, or dropped with a reason) comes
+from :func:`mlcore.preprocessing.infer_column`, the very function the training transform uses,
+so the page that says "this column will be used" and the model that uses it always agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from mlcore.preprocessing import infer_column
+
+PREVIEW_ROWS = 100
+HISTOGRAM_BINS = 20
+TOP_VALUES = 8
+
+
+def json_value(value):
+    """A cell as JSON: None for missing, int/float/str otherwise (NaN and inf are missing)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dict:
+    """``{"columns": [names], "rows": [[cells], ...]}`` for the first ``rows`` rows."""
+    head = frame.head(rows)
+    return {
+        "columns": [str(c) for c in head.columns],
+        "rows": [[json_value(v) for v in row] for row in head.itertuples(index=False)],
+    }
+
+
+def _histogram(values: np.ndarray, distinct: int) -> dict | None:
+    bins = max(1, min(HISTOGRAM_BINS, distinct))
+    try:
+        with np.errstate(all="ignore"):
+            counts, edges = np.histogram(values, bins=bins)
+    except ValueError:  # a range wider than floats can split (e.g. -1e308 .. 1e308)
+        return None
+    if not np.all(np.isfinite(edges)):
+        return None
+    return {"counts": [int(c) for c in counts], "edges": [float(e) for e in edges]}
+
+
+def _numeric_stats(values: np.ndarray) -> dict:
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {}
+    with np.errstate(all="ignore"):  # sums of huge values overflow to inf: reported as null
+        stats = {
+            "min": json_value(values.min()),
+            "max": json_value(values.max()),
+            "mean": json_value(values.mean()),
+            "std": json_value(values.std()),
+        }
+    stats["histogram"] = _histogram(values, len(np.unique(values)))
+    return stats
+
+
+def _datetime_stats(series: pd.Series, fmt: str | None) -> dict:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = pd.to_datetime(series, errors="coerce", utc=True)
+    else:
+        text = series.dropna().astype(str)
+        fmt = None if fmt in (None, "native") else fmt
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    parsed = parsed.dropna()
+    if parsed.empty:
+        return {}
+    # Nanoseconds whatever unit pandas parsed to (pandas 3 may choose microseconds).
+    as_ns = parsed.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
+    as_ns = as_ns.astype(np.float64)
+    histogram = _histogram(as_ns, int(parsed.nunique()))
+    histogram["edges"] = [_iso(pd.Timestamp(int(e), tz="UTC")) for e in histogram["edges"]]
+    return {"min": _iso(parsed.min()), "max": _iso(parsed.max()), "histogram": histogram}
+
+
+def _iso(moment: pd.Timestamp) -> str:
+    """``2023-01-13T00:00:00Z``: UTC to the second."""
+    return moment.floor("s").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _top_values(series: pd.Series) -> dict:
+    counts = series.dropna().astype(str).value_counts()
+    top = [{"value": str(v), "count": int(c)} for v, c in counts.head(TOP_VALUES).items()]
+    return {"top": top, "other_count": int(counts.iloc[TOP_VALUES:].sum())}
+
+
+def profile_column(series: pd.Series) -> dict:
+    """Kind, use, counts and statistics of one column (see the module docstring)."""
+    kind = infer_column(series)
+    column = {
+        "name": str(series.name),
+        "kind": kind.kind,
+        "used": kind.kept,
+        "reason": kind.reason,
+        "dtype": kind.dtype,
+        "missing": kind.n_missing,
+        "distinct": kind.n_unique,
+        "details": {k: json_value(v) for k, v in kind.details.items()},
+    }
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if kind.kind == "numeric" or (numeric and kind.n_unique > 1):
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        column.update(_numeric_stats(values))
+    elif kind.kind == "datetime":
+        column.update(_datetime_stats(series, kind.details.get("format")))
+    elif kind.n_unique > 0:
+        column.update(_top_values(series))
+    return column
+
+
+def profile_frame(frame: pd.DataFrame) -> dict:
+    """``{"columns": [...], "notes": [...]}``: every column's profile and what they add up to."""
+    columns = [profile_column(frame[name]) for name in frame.columns]
+    used = [c for c in columns if c["used"]]
+    notes = []
+    if not used:
+        notes.append(
+            "No column can be used to train a model: every column is empty, constant or an "
+            "identifier (see the reasons below)."
+        )
+    elif len(used) == 1:
+        notes.append(
+            "Only one usable column: enough for clustering (KMeans on one feature), but "
+            "a decision tree or forest needs a target column and at least one other feature."
+        )
+    dropped = len(columns) - len(used)
+    if dropped and used:
+        notes.append(
+            f"{dropped} of {len(columns)} columns will not be used; the reasons are below."
+        )
+    return {"columns": columns, "notes": notes}
