@@ -115,23 +115,52 @@ def normalize_values(values) -> pd.Series:
     Non-string values (numbers, bools, timestamps) are kept as they are so the parsers
     can read them without a round trip through text.
     """
-    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    out = series.astype(object).to_numpy(copy=True)
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if series.dtype != object and not isinstance(series.dtype, pd.StringDtype):
+        out = series.astype(object).to_numpy(copy=True)
+        out[series.isna().to_numpy()] = None
+        return pd.Series(out, index=series.index, dtype=object)
+    if isinstance(series.dtype, pd.StringDtype) or _homogeneous(series):
+        # CSV columns repeat values: clean each distinct value once.
+        return _per_distinct(series, _normalize_array)
+    return pd.Series(_normalize_array(series.to_numpy()), index=series.index, dtype=object)
+
+
+def _normalize_array(values: np.ndarray) -> np.ndarray:
+    out = np.array(values, dtype=object, copy=True)
     for i, value in enumerate(out):
         if isinstance(value, str):
             value = value.strip()
             out[i] = None if value.lower() in NA_TOKENS else value
-        elif value is None or value is pd.NaT or value is pd.NA:
+        elif value is None or value is pd.NaT or value is pd.NA or _is_nan(value):
             out[i] = None
-        elif isinstance(value, float) and math.isnan(value):
-            out[i] = None
-    return pd.Series(out, index=series.index, dtype=object)
+    return out
+
+
+def _homogeneous(values: pd.Series) -> bool:
+    """Whether hashing values is safe: one Python type, so 1, 1.0 and True never merge."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    return kind in ("string", "floating", "integer", "boolean", "empty")
+
+
+def _per_distinct(values: pd.Series, fn) -> pd.Series:
+    """Apply an element-wise ``fn`` (array → array) to the distinct values only."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    # The extra last slot is what a missing value (code -1) maps to.
+    mapped = fn(np.append(np.asarray(uniques, dtype=object), None))
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def parse_numeric(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse normalized values as finite floats; return ``(floats, unparsable_mask)``."""
     present = values.notna().to_numpy()
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan, copy=True
+    )
     bad = present & ~np.isfinite(numbers)
     numbers[bad] = np.nan
     return numbers, bad
@@ -139,19 +168,12 @@ def parse_numeric(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def parse_boolean(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse normalized values as 1.0/0.0 (yes/no, true/false, 1/0, ...)."""
-    out = np.full(len(values), np.nan)
-    bad = np.zeros(len(values), dtype=bool)
-    for i, value in enumerate(values.to_numpy()):
-        if value is None:
-            continue
-        token = str(value).strip().lower()
-        if token in TRUE_TOKENS:
-            out[i] = 1.0
-        elif token in FALSE_TOKENS:
-            out[i] = 0.0
-        else:
-            bad[i] = True
-    return out, bad
+    present = values.notna().to_numpy()
+    tokens = values.map(lambda v: None if v is None else str(v).strip().lower())
+    is_true = tokens.isin(TRUE_TOKENS).to_numpy()
+    is_false = tokens.isin(FALSE_TOKENS).to_numpy()
+    out = np.where(is_true, 1.0, np.where(is_false, 0.0, np.nan))
+    return out, present & ~(is_true | is_false)
 
 
 def parse_categorical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -173,9 +195,11 @@ def parse_datetime(values: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray]
 
 
 def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
-    if fmt == "native" or pd.api.types.is_datetime64_any_dtype(values):
+    if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.to_datetime(values, errors="coerce", utc=True)
     else:
+        # Text for a column that was datetime dtype in training is read as ISO 8601.
+        fmt = "ISO8601" if fmt == "native" else fmt
         text = values.map(lambda v: v if v is None else str(v))
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     # Wall time in UTC without a zone: datetime64 arrays cannot hold zones, and one data
@@ -185,20 +209,35 @@ def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
 
 def parse_values(kind: str, values, fmt: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Dispatch to the parser of ``kind`` on ``normalize_values(values)``."""
-    if kind == "datetime" and isinstance(values, pd.Series):
-        if pd.api.types.is_datetime64_any_dtype(values):
-            parsed = _to_datetime(values, "native").to_numpy(dtype="datetime64[us]")
-            return parsed, np.zeros(len(parsed), dtype=bool)
+    is_series = isinstance(values, pd.Series)
+    if kind == "datetime" and is_series and pd.api.types.is_datetime64_any_dtype(values):
+        parsed = _to_datetime(values, "native").to_numpy(dtype="datetime64[us]")
+        return parsed, np.zeros(len(parsed), dtype=bool)
+    if kind == "numeric" and is_series and _is_number_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        bad = np.isinf(numbers)
+        numbers[bad] = np.nan
+        return numbers, bad
+    parsers = {
+        "numeric": parse_numeric,
+        "boolean": parse_boolean,
+        "categorical": parse_categorical,
+        "datetime": lambda v: parse_datetime(v, fmt or "ISO8601"),
+    }
+    if kind not in parsers:
+        raise ValueError(f"Unknown column kind {kind!r}.")
     normalized = normalize_values(values)
-    if kind == "numeric":
-        return parse_numeric(normalized)
-    if kind == "boolean":
-        return parse_boolean(normalized)
-    if kind == "categorical":
-        return parse_categorical(normalized)
-    if kind == "datetime":
-        return parse_datetime(normalized, fmt or "ISO8601")
-    raise ValueError(f"Unknown column kind {kind!r}.")
+    if not _homogeneous(normalized):
+        return parsers[kind](normalized)
+    # Parse each distinct value once; the last slot is the missing value.
+    codes, uniques = pd.factorize(normalized.to_numpy(dtype=object))
+    distinct = pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object)
+    parsed, bad = parsers[kind](distinct)
+    return parsed[codes], bad[codes]
+
+
+def _is_number_dtype(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
@@ -225,90 +264,83 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
     name = str(series.name if name is None else name)
     dtype = str(series.dtype)
     values = normalize_values(series)
-    present = values.dropna()
-    n_missing = len(values) - len(present)
+    # Every rule below works on the distinct values and their counts.
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    n_present, n_unique = int(counts.sum()), len(uniques)
+    n_missing = len(values) - n_present
 
-    def decide(kind, reason, n_unique, **details):
+    def decide(kind, reason, **details):
         return ColumnKind(name, kind, reason, dtype, n_missing, n_unique, details)
 
-    if len(present) == 0:
-        return decide("dropped", "all values are missing", 0)
-    if pd.api.types.is_datetime64_any_dtype(series):
-        n_unique = int(series.nunique())
-        if n_unique == 1:
-            return decide("dropped", "constant: a single distinct date", 1)
-        return decide("datetime", "datetime dtype", n_unique, format="native")
-
-    text = present.map(str)
-    n_unique = int(text.nunique())
+    if n_present == 0:
+        return decide("dropped", "all values are missing")
     if n_unique == 1:
-        return decide("dropped", f"constant: every value is {text.iloc[0]!r}", 1)
+        return decide("dropped", f"constant: every value is {str(uniques[0])!r}")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return decide("datetime", "datetime dtype", format="native")
 
-    lowered = set(text.str.lower().unique())
-    if n_unique == 2 or pd.api.types.is_bool_dtype(series):
-        if lowered <= TRUE_TOKENS | FALSE_TOKENS and lowered & TRUE_TOKENS and lowered & FALSE_TOKENS:
-            false_label = next(t for t in sorted(set(text)) if t.lower() in FALSE_TOKENS)
-            true_label = next(t for t in sorted(set(text)) if t.lower() in TRUE_TOKENS)
-            return decide(
-                "boolean",
-                f"two values read as {false_label}/{true_label}",
-                n_unique,
-                false=false_label,
-                true=true_label,
-            )
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    text = distinct.map(str)
+    lowered = set(text.str.lower())
+    yes_no = lowered <= TRUE_TOKENS | FALSE_TOKENS
+    if yes_no and lowered & TRUE_TOKENS and lowered & FALSE_TOKENS:
+        # Label each side with its most frequent spelling ("yes" over "Yes").
+        spellings = sorted(zip(text, counts, strict=True), key=lambda tc: (-tc[1], tc[0]))
+        false_label = next(t for t, _ in spellings if t.lower() in FALSE_TOKENS)
+        true_label = next(t for t, _ in spellings if t.lower() in TRUE_TOKENS)
+        reason = f"two values read as {false_label}/{true_label}"
+        return decide("boolean", reason, false=false_label, true=true_label)
 
-    numbers, bad = parse_numeric(present)
-    n_bad = int(bad.sum())
-    if n_bad <= (1 - PARSE_FRACTION) * len(present):
+    def share(mask) -> float:
+        return float(counts[np.asarray(mask, dtype=bool)].sum()) / n_present
+
+    unique_per_row = n_unique == n_present and n_present >= MIN_ROWS_FOR_IDENTIFIER
+    numbers, bad = parse_numeric(distinct)
+    if share(bad) <= 1 - PARSE_FRACTION:
+        n_bad = int(counts[bad].sum())
         numbers = numbers[~bad]
-        is_integer = bool(np.all(numbers == np.round(numbers)))
-        if is_integer and len(present) >= MIN_ROWS_FOR_IDENTIFIER and n_unique == len(present):
+        if unique_per_row and bool(np.all(numbers == np.round(numbers))):
             steps = np.diff(np.sort(numbers))
             if _ID_NAME.search(name) or bool(np.all(steps == 1)):
-                return decide("dropped", "identifier-like: a unique integer per row", n_unique)
-        if pd.api.types.is_numeric_dtype(series):
-            return decide("numeric", "numeric dtype", n_unique)
+                return decide("dropped", "identifier-like: a unique integer per row")
+        if _is_number_dtype(series):
+            return decide("numeric", "numeric dtype")
         reason = "text parsed as numbers"
         if n_bad:
             reason += f" ({n_bad} unparsable value(s) read as missing)"
-        return decide("numeric", reason, n_unique, unparsable=n_bad)
+        return decide("numeric", reason, unparsable=n_bad)
 
-    date_format, n_bad = _detect_date_format(present)
+    date_format = _detect_date_format(text)
     if date_format is not None:
-        reason = f"dates in format {date_format}"
-        if n_bad:
-            reason += f" ({n_bad} unparsable value(s) read as missing)"
-        return decide("datetime", reason, n_unique, format=date_format, unparsable=n_bad)
+        n_bad = int(counts[parse_datetime(distinct, date_format)[1]].sum())
+        if n_bad <= (1 - PARSE_FRACTION) * n_present:
+            reason = f"dates in format {date_format}"
+            if n_bad:
+                reason += f" ({n_bad} unparsable value(s) read as missing)"
+            return decide("datetime", reason, format=date_format, unparsable=n_bad)
 
-    n_present = len(present)
-    if text.map(lambda v: bool(_EMAIL.match(v))).mean() >= 0.9:
-        return decide("dropped", "identifier-like: e-mail addresses", n_unique)
-    lengths = text.str.len()
-    wordy = text.str.contains(" ").mean() >= 0.5 and lengths.median() >= 30
+    if share(text.map(lambda v: bool(_EMAIL.match(v)))) >= 0.9:
+        return decide("dropped", "identifier-like: e-mail addresses")
+    mean_length = float((text.str.len().to_numpy() * counts).sum()) / n_present
+    wordy = share(text.str.contains(" ")) >= 0.5 and mean_length >= 30
     if wordy and n_unique >= 0.5 * n_present and n_present >= MIN_ROWS_FOR_IDENTIFIER:
-        return decide("dropped", "free text: long, mostly distinct sentences", n_unique)
-    if n_present >= MIN_ROWS_FOR_IDENTIFIER and n_unique == n_present:
-        return decide("dropped", "identifier-like: a unique value per row", n_unique)
+        return decide("dropped", "free text: long, mostly distinct sentences")
+    if unique_per_row:
+        return decide("dropped", "identifier-like: a unique value per row")
     if n_present >= 2 * MIN_ROWS_FOR_IDENTIFIER and n_unique >= 0.9 * n_present:
-        return decide(
-            "dropped",
-            f"identifier-like: {n_unique} distinct values in {n_present} rows",
-            n_unique,
-        )
-    return decide("categorical", f"text with {n_unique} distinct values", n_unique)
+        reason = f"identifier-like: {n_unique} distinct values in {n_present} rows"
+        return decide("dropped", reason)
+    return decide("categorical", f"text with {n_unique} distinct values")
 
 
-def _detect_date_format(present: pd.Series) -> tuple[str | None, int]:
-    """Return the first format parsing >= 95 % of the values, and its failure count."""
-    # Date strings have digits and at most a few words; this cheap screen keeps the
-    # format loop away from ordinary category columns.
-    sample = present.iloc[:1000].map(str)
+def _detect_date_format(text: pd.Series) -> str | None:
+    """Return the first format parsing >= 95 % of (a sample of) the distinct values."""
+    sample = text.iloc[:1000]
+    # Date strings have digits; this cheap screen keeps category columns out of the loop.
     if sample.str.contains(r"\d").mean() < PARSE_FRACTION:
-        return None, 0
+        return None
     for fmt in DATE_FORMATS:
-        parsed = _to_datetime(sample, fmt)
-        if parsed.isna().sum() <= (1 - PARSE_FRACTION) * len(sample):
-            n_bad = int(np.isnat(parse_datetime(present, fmt)[0]).sum())
-            if n_bad <= (1 - PARSE_FRACTION) * len(present):
-                return fmt, n_bad
-    return None, 0
+        if _to_datetime(sample, fmt).isna().mean() <= 1 - PARSE_FRACTION:
+            return fmt
+    return None

@@ -1,0 +1,461 @@
+"""Tests for mlcore.preprocessing: column inference, encoding, new rows, the target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from mlcore import persistence
+from mlcore.base import NotFittedError
+from mlcore.preprocessing import (
+    TabularPreprocessor,
+    infer_column,
+    infer_task,
+    prepare_target,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+N = 60
+RNG = np.random.default_rng(0)
+
+
+def _dates(fmt: str, n: int = N, with_time: bool = False) -> list[str]:
+    start = pd.Timestamp("2020-01-01 08:00")
+    step = pd.Timedelta(days=5, hours=7 if with_time else 0)
+    return [(start + i * step).strftime(fmt) for i in range(n)]
+
+
+INFERENCE_CASES = [
+    # (values, expected kind, words expected in the reason)
+    (list(range(1, N + 1)), "dropped", "identifier"),
+    (list(RNG.choice(np.arange(1000, 9000), N, replace=False)), "numeric", "numeric"),
+    ([f"C{i:05d}" for i in range(N)], "dropped", "identifier"),
+    ([f"user{i}@example.org" for i in range(N)], "dropped", "e-mail"),
+    (_dates("%Y-%m-%d"), "datetime", "ISO8601"),
+    (_dates("%Y-%m-%dT%H:%M:%S", with_time=True), "datetime", "ISO8601"),
+    (_dates("%d/%m/%Y"), "datetime", "%d/%m/%Y"),
+    (_dates("%m/%d/%Y"), "datetime", "%m/%d/%Y"),
+    (["yes", "no", "Yes", None, "yes", "no"] * (N // 6), "boolean", "no/yes"),
+    (["Y", "N"] * (N // 2), "boolean", "Y"),
+    ([True, False, True] * (N // 3), "boolean", "True"),
+    ([0, 1, 1, np.nan] * (N // 4), "boolean", "1"),
+    ([f" {x:.2f} " for x in RNG.normal(50, 10, N)], "numeric", "text parsed as numbers"),
+    ([str(i % 7) for i in range(N - 1)] + ["?"], "numeric", "1 unparsable"),
+    (["abc", "12", "x", "3.5", "2020-13-45", "yes"] * (N // 6), "categorical", "6 distinct"),
+    (["a"] * N, "dropped", "constant"),
+    ([None] * N, "dropped", "missing"),
+    (["", "N/A", "null"] * (N // 3), "dropped", "missing"),
+    ([f"This is sentence number {i} of the free text." for i in range(N)], "dropped", "free"),
+    (["red", "green", "blue", None] * (N // 4), "categorical", "3 distinct"),
+    (list(RNG.normal(size=N)), "numeric", "numeric dtype"),
+]
+
+
+@pytest.mark.parametrize(("values", "kind", "reason"), INFERENCE_CASES)
+def test_infer_column_kinds(values, kind, reason):
+    info = infer_column(pd.Series(values, name="col"))
+    assert info.kind == kind, info
+    assert reason in info.reason
+    assert info.kept == (kind != "dropped")
+    assert set(info.to_dict()) >= {"name", "kind", "reason", "dtype", "n_missing", "n_unique"}
+
+
+def test_infer_column_on_text_read_from_csv(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "user_id,when,flag,amount\n"
+        + "".join(
+            f"{i},{(i % 28) + 1:02d}/03/2021,{'yes' if i % 2 else 'no'},{i}.5\n" for i in range(30)
+        )
+    )
+    df = pd.read_csv(path)
+    kinds = {c: infer_column(df[c]).kind for c in df}
+    assert kinds == {
+        "user_id": "dropped",
+        "when": "datetime",
+        "flag": "boolean",
+        "amount": "numeric",
+    }
+    assert infer_column(df["when"]).details["format"] == "%d/%m/%Y"
+
+
+def test_day_first_dates_parse_to_the_right_day():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"d": _dates("%d/%m/%Y"), "x": range(N)}))
+    X = pre.transform(pd.DataFrame({"d": ["13/02/2021", "01/12/2020"], "x": [1, 2]}))
+    names = pre.feature_names_out_
+    assert X[:, names.index("d.day")].tolist() == [13, 1]
+    assert X[:, names.index("d.month")].tolist() == [2, 12]
+
+
+def test_datetime_parts_match_pandas():
+    values = _dates("%Y-%m-%d %H:%M", with_time=True)
+    pre = TabularPreprocessor().fit(pd.DataFrame({"t": values}))
+    assert pre.feature_names_out_ == [
+        f"t.{p}" for p in ("year", "month", "day", "weekday", "hour", "ordinal")
+    ]
+    stamps = pd.to_datetime(pd.Series(values))
+    expected = np.column_stack(
+        [
+            stamps.dt.year,
+            stamps.dt.month,
+            stamps.dt.day,
+            stamps.dt.day_of_week,
+            stamps.dt.hour,
+            (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1),
+        ]
+    )
+    np.testing.assert_allclose(pre.transform(pd.DataFrame({"t": values})), expected)
+    # ISO input (what an HTML date field sends) is accepted for any training format.
+    assert pre.schema_[0]["kind"] == "datetime"
+    assert pre.schema_[0]["has_time"] is True
+
+
+def test_one_hot_matches_sklearn_with_rare_and_unseen_categories():
+    train = ["a"] * 10 + ["b"] * 6 + ["c"] * 3 + ["d"] * 2 + ["e"]
+    test = ["a", "c", "d", "e", "zzz", "b"]
+    pre = TabularPreprocessor(min_category_frequency=3).fit(pd.DataFrame({"cat": train}))
+    oracle = OneHotEncoder(
+        min_frequency=3, handle_unknown="infrequent_if_exist", sparse_output=False
+    )
+    oracle.fit(np.array(train, dtype=object).reshape(-1, 1))
+    test_frame = pd.DataFrame({"cat": test})
+    np.testing.assert_array_equal(
+        pre.transform(test_frame), oracle.transform(np.array(test, dtype=object).reshape(-1, 1))
+    )
+    assert pre.feature_names_out_ == ["cat=a", "cat=b", "cat=c", "cat=(other)"]
+    assert pre.schema_[0]["categories"] == ["a", "b", "c", "d", "e"]
+
+
+def test_max_categories_keeps_the_most_frequent():
+    train = ["a"] * 9 + ["b"] * 8 + ["c"] * 7 + ["d"] * 6
+    pre = TabularPreprocessor(max_categories=2).fit(pd.DataFrame({"k": train}))
+    assert pre.feature_names_out_ == ["k=a", "k=b", "k=(other)"]
+    assert pre.transform(pd.DataFrame({"k": ["d"]})).tolist() == [[0, 0, 1]]
+
+
+def test_unseen_category_without_other_column_is_all_zero():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"k": ["x", "y", "z"] * 5}))
+    assert pre.feature_names_out_ == ["k=x", "k=y", "k=z"]
+    X = pre.transform(pd.DataFrame({"k": ["new", None, "y"]}))
+    assert X.tolist() == [[0, 0, 0], [0, 0, 0], [0, 1, 0]]
+
+
+def test_missing_categories_get_their_own_column():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"k": ["x", "y", None] * 5}))
+    assert pre.feature_names_out_ == ["k=x", "k=y", "k=(missing)"]
+    assert pre.transform(pd.DataFrame({"k": [None, ""]})).tolist() == [[0, 0, 1]] * 2
+
+
+def test_numeric_missing_matches_sklearn_median_imputer_with_indicator():
+    values = RNG.normal(size=40)
+    values[[3, 7, 19]] = np.nan
+    pre = TabularPreprocessor().fit(pd.DataFrame({"v": values}))
+    assert pre.feature_names_out_ == ["v", "v.missing"]
+    oracle = SimpleImputer(strategy="median", add_indicator=True).fit(values.reshape(-1, 1))
+    new = np.array([np.nan, 1.5, -2.0])
+    np.testing.assert_allclose(
+        pre.transform(pd.DataFrame({"v": new})), oracle.transform(new.reshape(-1, 1))
+    )
+
+
+def test_no_indicator_without_missing_values_or_when_disabled():
+    frame = pd.DataFrame({"v": [1.0, 2.0, np.nan, 4.0]})
+    assert TabularPreprocessor(missing_indicator=False).fit(frame).feature_names_out_ == ["v"]
+    pre = TabularPreprocessor().fit(pd.DataFrame({"v": [1.0, 2.0, 3.0]}))
+    assert pre.feature_names_out_ == ["v"]
+    # Missing at prediction time is still imputed with the training median.
+    assert pre.transform(pd.DataFrame({"v": [None]})).tolist() == [[2.0]]
+
+
+def test_boolean_missing_takes_most_frequent_value():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"b": ["yes", "yes", "no", None]}))
+    assert pre.feature_names_out_ == ["b", "b.missing"]
+    X = pre.transform(pd.DataFrame({"b": ["no", None, "YES"]}))
+    assert X.tolist() == [[0, 0], [1, 1], [1, 0]]
+
+
+def test_scaling_matches_sklearn_and_leaves_one_hot_alone():
+    frame = pd.DataFrame({"v": RNG.normal(5, 3, 50), "k": ["p", "q"] * 25, "c": [7.0] * 49 + [8.0]})
+    pre = TabularPreprocessor(scale=True).fit(frame)
+    X = pre.transform(frame)
+    numeric = frame[["v", "c"]].to_numpy()
+    expected = StandardScaler().fit_transform(numeric)
+    np.testing.assert_allclose(X[:, [0, 3]], expected, atol=1e-12)
+    assert set(np.unique(X[:, 1:3])) == {0.0, 1.0}
+
+
+def test_scaling_constant_output_does_not_divide_by_zero():
+    # All dates at midnight on one weekday: the weekday part is constant.
+    frame = pd.DataFrame({"d": _dates("%Y-%m-%d", n=10)[::7] * 3})
+    X = TabularPreprocessor(scale=True).fit_transform(frame)
+    assert np.isfinite(X).all()
+
+
+def test_missing_column_at_transform_is_named():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]}))
+    with pytest.raises(ValueError, match="'b'"):
+        pre.transform(pd.DataFrame({"a": [1.0]}))
+
+
+def test_extra_columns_and_target_are_ignored():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": ["x", "y", "x"]})
+    pre = TabularPreprocessor().fit(frame, target="label")
+    assert pre.feature_names_out_ == ["a"]
+    assert pre.target_ == "label"
+    assert pre.transform(pd.DataFrame({"a": [5.0], "other": [1]})).tolist() == [[5.0]]
+
+
+def test_dropped_reasons_and_drop_columns():
+    frame = pd.DataFrame(
+        {"id": range(20), "c": [1] * 20, "e": [None] * 20, "v": RNG.normal(size=20)}
+    )
+    pre = TabularPreprocessor(drop_columns=["v"]).fit(
+        frame.assign(w=range(20, 0, -1)).assign(w=lambda d: d.w * 1.5)
+    )
+    assert set(pre.dropped_) == {"id", "c", "e", "v"}
+    assert "excluded" in pre.dropped_["v"]
+    assert "identifier" in pre.dropped_["id"]
+    with pytest.raises(ValueError, match="No usable feature columns"):
+        TabularPreprocessor().fit(frame[["id", "c", "e"]])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"max_categories": 0}, "max_categories"),
+        ({"min_category_frequency": 0}, "min_category_frequency"),
+        ({"min_category_frequency": 1.5}, "min_category_frequency"),
+        ({"drop_columns": "a"}, "drop_columns"),
+        ({"drop_columns": ["nope"]}, "unknown column"),
+    ],
+)
+def test_bad_params_raise_in_fit(params, match):
+    with pytest.raises(ValueError, match=match):
+        TabularPreprocessor(**params).fit(pd.DataFrame({"a": [1.0, 2.0]}))
+
+
+def test_fit_errors_and_not_fitted():
+    with pytest.raises(ValueError, match="no rows"):
+        TabularPreprocessor().fit(pd.DataFrame({"a": []}))
+    with pytest.raises(ValueError, match="Target column 'y'"):
+        TabularPreprocessor().fit(pd.DataFrame({"a": [1.0]}), target="y")
+    with pytest.raises(NotFittedError):
+        TabularPreprocessor().transform(pd.DataFrame({"a": [1.0]}))
+
+
+def test_fraction_min_category_frequency():
+    train = ["a"] * 90 + ["b"] * 8 + ["c"] * 2
+    pre = TabularPreprocessor(min_category_frequency=0.05).fit(pd.DataFrame({"k": train}))
+    assert pre.feature_names_out_ == ["k=a", "k=b", "k=(other)"]
+
+
+def test_refit_discards_previous_fit():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2.0]}))
+    pre.fit(pd.DataFrame({"b": ["x", "y", "x"] * 3}))
+    assert pre.feature_names_out_ == ["b=x", "b=y"]
+    assert pre.feature_names_in_ == ["b"]
+
+
+def _mixed_frame(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "num": rng.normal(size=n).round(3),
+            "cat": rng.choice(["x", "y", "z"], n),
+            "flag": rng.choice(["yes", "no"], n),
+            "day": _dates("%Y-%m-%d", n),
+        }
+    )
+    frame.loc[[1, 5], "num"] = np.nan
+    frame.loc[[2], "cat"] = None
+    frame.loc[[3], "flag"] = None
+    frame.loc[[4], "day"] = None
+    return frame
+
+
+def test_transform_rows_reports_errors_and_answers_good_rows():
+    frame = _mixed_frame()
+    pre = TabularPreprocessor().fit(frame)
+    good = {"num": "1.25", "cat": "y", "flag": "no", "day": "2020-03-04"}
+    rows = [
+        good,
+        {**good, "num": "abc"},
+        {**good, "flag": "maybe", "day": "not a date"},
+        {k: v for k, v in good.items() if k != "cat"},
+        {**good, "cat": "never seen", "num": "", "extra": 1},
+        {**good, "num": None, "flag": True, "day": None},
+        "not a dict",
+    ]
+    result = pre.transform_rows(rows)
+    assert result.valid.tolist() == [0, 4, 5]
+    assert set(result.errors[1]) == {"num"} and "not a number" in result.errors[1]["num"]
+    assert set(result.errors[2]) == {"flag", "day"}
+    assert result.errors[3] == {"cat": "column missing from the row"}
+    assert "_row" in result.errors[6]
+    expected = pre.transform(pd.DataFrame([rows[0], rows[4], rows[5]]))
+    np.testing.assert_array_equal(result.X, expected)
+
+
+def test_transform_rows_empty_and_all_bad():
+    pre = TabularPreprocessor().fit(_mixed_frame())
+    assert pre.transform_rows([]).X.shape == (0, len(pre.feature_names_out_))
+    result = pre.transform_rows([{"num": "x"}])
+    assert result.X.shape == (0, len(pre.feature_names_out_))
+    assert result.valid.tolist() == []
+
+
+def test_transform_treats_unparsable_values_as_missing():
+    pre = TabularPreprocessor().fit(_mixed_frame())
+    frame = _mixed_frame().iloc[:3].astype(object)
+    frame.loc[0, "num"] = "junk"
+    X = pre.transform(frame)
+    names = pre.feature_names_out_
+    assert X[0, names.index("num.missing")] == 1.0
+
+
+def _check_contract_value(value):
+    if isinstance(value, np.ndarray):
+        assert value.dtype.kind in "biufU"
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_contract_value(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            assert isinstance(key, str)
+            _check_contract_value(item)
+    else:
+        assert value is None or isinstance(value, bool | int | float | str), type(value)
+
+
+def test_fitted_state_follows_the_persistence_contract():
+    pre = TabularPreprocessor(scale=True).fit(_mixed_frame())
+    for name, value in vars(pre).items():
+        if name.endswith("_"):
+            _check_contract_value(value)
+
+
+def test_persistence_round_trip_gives_identical_transform():
+    frame = _mixed_frame()
+    pre = TabularPreprocessor(scale=True).fit(frame)
+    loaded = persistence.loads(persistence.dumps(pre)).model
+    assert loaded.get_params() == pre.get_params()
+    assert loaded.schema_ == pre.schema_
+    np.testing.assert_array_equal(loaded.transform(frame), pre.transform(frame))
+    rows = [{"num": "2", "cat": "q", "flag": "yes", "day": "2021-05-06"}]
+    np.testing.assert_array_equal(loaded.transform_rows(rows).X, pre.transform_rows(rows).X)
+
+
+def test_sample_classification_file_is_understood():
+    frame = pd.read_csv(DATA / "sample_classification.csv")
+    pre = TabularPreprocessor().fit(frame, target="plan")
+    kinds = {entry["name"]: entry["kind"] for entry in pre.schema_}
+    assert kinds == {
+        "age": "numeric",
+        "monthly_spend": "numeric",
+        "visits_per_month": "numeric",
+        "region": "categorical",
+        "device": "categorical",
+        "has_children": "boolean",
+        "signup_date": "datetime",
+    }
+    assert list(pre.dropped_) == ["customer_id"]
+    assert np.isfinite(pre.transform(frame)).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(-1e6, 1e6)),
+            st.sampled_from(["a", "b", "c", None]),
+            st.sampled_from(["yes", "no", None]),
+        ),
+        min_size=3,
+        max_size=30,
+    )
+)
+def test_property_output_finite_and_rows_agree_with_frame(rows):
+    frame = pd.DataFrame(rows, columns=["num", "cat", "flag"])
+    try:
+        pre = TabularPreprocessor(scale=True).fit(frame)
+    except ValueError as exc:
+        assert "No usable feature columns" in str(exc)
+        return
+    X = pre.transform(frame)
+    assert X.shape == (len(frame), len(pre.feature_names_out_))
+    assert np.isfinite(X).all()
+    as_rows = pre.transform_rows(frame.astype(object).where(frame.notna(), None).to_dict("records"))
+    assert as_rows.valid.tolist() == list(range(len(frame)))
+    np.testing.assert_allclose(as_rows.X, X)
+
+
+# --- the target ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        (["cat", "dog", "cat", "bird"], "classification"),
+        ([True, False, True], "classification"),
+        ([0, 1, 1, 0, 1], "classification"),
+        ([1, 2, 3, 4, 5] * 10, "classification"),
+        (list(range(100)), "regression"),
+        (list(RNG.normal(size=50)), "regression"),
+        ([1.5, 2.0, 1.5, 2.0] * 5, "regression"),
+        (["1", "2", "3"] * 10, "classification"),
+    ],
+)
+def test_infer_task(values, task):
+    assert infer_task(pd.Series(values)) == task
+
+
+def test_prepare_target_labels_and_missing_rows():
+    target = prepare_target(pd.Series([" a", "b", None, "a", "NA"], name="y"))
+    assert target.task == "classification"
+    assert target.y.tolist() == ["a", "b", "a"]
+    assert target.y.dtype.kind == "U"
+    assert target.present.tolist() == [True, True, False, True, False]
+    numeric = prepare_target(pd.Series([1.0, 2.0, np.nan, 1.0]))
+    assert numeric.y.dtype == np.int64 and numeric.y.tolist() == [1, 2, 1]
+    forced = prepare_target(pd.Series([1, 2, 1, 2]), task="regression")
+    assert forced.task == "regression" and forced.y.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("values", "task", "match"),
+    [
+        ([None, None], None, "all missing"),
+        (["a", "a", None], None, "single class"),
+        (["a", "b", "x"], "regression", "must be numeric"),
+        ([1, 2], "clustering", "task must be"),
+    ],
+)
+def test_prepare_target_errors(values, task, match):
+    with pytest.raises(ValueError, match=match):
+        prepare_target(pd.Series(values, name="label"), task=task)
+
+
+def test_transform_rows_accepts_iso_dates_for_day_first_training_format():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"d": _dates("%d/%m/%Y")}))
+    result = pre.transform_rows([{"d": "2021-02-13"}, {"d": "13/02/2021"}, {"d": "13-2021"}])
+    assert result.valid.tolist() == [0, 1]
+    np.testing.assert_array_equal(result.X[0], result.X[1])
+    assert result.errors[2] == {"d": "'13-2021' is not a date (expected DD/MM/YYYY or YYYY-MM-DD)"}
+
+
+def test_datetime_dtype_columns_and_time_zones():
+    stamps = pd.date_range("2020-01-01", periods=12, freq="37h", tz="Europe/Paris")
+    pre = TabularPreprocessor().fit(pd.DataFrame({"t": stamps}))
+    assert pre.schema_[0]["format"] == "native"
+    # Zoned times become UTC wall time: midnight in Paris is 23:00 the day before.
+    first = pre.transform(pd.DataFrame({"t": stamps[:1]}))[0]
+    assert first[:5].tolist() == [2019, 12, 31, 1, 23]
+    rows = pre.transform_rows([{"t": "2019-12-31T23:00:00"}])
+    np.testing.assert_array_equal(rows.X[0], first)
