@@ -1,0 +1,193 @@
+"""Bin every feature once into at most 255 value bins plus one bin for NaN.
+
+Split search then works on small integer codes: a histogram per node instead of a sort,
+which is what makes a NumPy tree fast. Thresholds stay in original units so a fitted
+tree predicts on raw ``X`` (``x <= threshold`` goes left).
+
+A feature with at most ``max_bins`` distinct values gets one bin per value and exact
+thresholds (midpoints between consecutive values), as an exact tree would. Otherwise the
+thresholds are quantiles of a subsample, so every bin holds about as many samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Quantiles of 50,000 values are as good as those of all of them for 255 bins, and
+# sorting a subsample is four times cheaper on the 200,000-row workloads.
+_SUBSAMPLE = 50_000
+# Rows per block when computing codes (a transposed block of 20 features is 10 MiB).
+_BLOCK_ROWS = 65_536
+# Grid cells per threshold in the two-level lookup of ``_digitize``.
+_GRID_PER_THRESHOLD = 4
+
+
+class BinnedData:
+    """Binned ``X`` shared by one tree or by all trees of a forest.
+
+    Attributes
+    ----------
+    codes : ndarray of shape (n_features, n_samples), dtype uint8
+        Bin code of every value, feature-major so a feature's codes are contiguous.
+    thresholds : list of ndarray
+        ``thresholds[f][b]`` separates bin ``b`` (``x <= threshold``) from bin ``b + 1``.
+    n_value_bins : ndarray of shape (n_features,)
+        Bins holding values; NaN gets code ``n_value_bins[f]``.
+    has_nan : ndarray of shape (n_features,), dtype bool
+    width : ndarray of shape (n_features,)
+        Histogram width per feature: value bins plus one for NaN if the feature has any.
+    """
+
+    def __init__(self, codes, thresholds, n_value_bins, has_nan, values=None):
+        self.codes = codes
+        self.thresholds = thresholds
+        self.n_value_bins = n_value_bins
+        self.has_nan = has_nan
+        self.width = n_value_bins + has_nan
+        self.nan_code = n_value_bins
+        # Features that can never be split (one value, no NaN) are never drawn.
+        self.splittable = self.width > 1
+        self.any_nan = bool(has_nan.any())
+        self._tables = None
+        self.values = values if values is not None else [None] * len(thresholds)
+
+    @property
+    def n_features(self) -> int:
+        return self.codes.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        return self.codes.shape[1]
+
+    def threshold_value(self, feature, code, next_code) -> np.ndarray:
+        """Thresholds in original units for splits ``code(x) <= code``.
+
+        The node's next non-empty code is ``next_code``; the threshold goes midway
+        through the gap: between the two values for exactly binned features (as
+        scikit-learn does), between the bin edges otherwise, and ``inf`` when only NaN
+        goes right.
+        """
+        if self._tables is None:
+            thr = np.full((self.n_features, 256), np.inf)
+            values = np.full((self.n_features, 256), np.nan)
+            for f, t in enumerate(self.thresholds):
+                thr[f, : len(t)] = t
+                if self.values[f] is not None:
+                    values[f, : len(self.values[f])] = self.values[f]
+            self._tables = thr, values
+        thr, values = self._tables
+        nan_right = next_code >= self.n_value_bins[feature]
+        upper_edge = np.minimum(next_code - 1, 254)
+        out = (thr[feature, code] + thr[feature, upper_edge]) / 2
+        low, high = values[feature, code], values[feature, np.minimum(next_code, 255)]
+        exact = ~np.isnan(low) & ~np.isnan(high)
+        mid = low + (high - low) / 2
+        mid = np.where(mid >= high, low, mid)  # rounding onto the upper value
+        out = np.where(exact, mid, out)
+        return np.where(nan_right, np.inf, out)
+
+
+def bin_data(X: np.ndarray, max_bins: int = 255) -> BinnedData:
+    """Bin a validated float64 ``X`` of shape (n_samples, n_features)."""
+    if not 2 <= max_bins <= 255:
+        raise ValueError(f"max_bins must be an integer in [2, 255], got {max_bins!r}.")
+    n, p = X.shape
+    has_nan = np.zeros(p, dtype=bool)
+    for start in range(0, n, _BLOCK_ROWS):
+        has_nan |= np.isnan(X[start : start + _BLOCK_ROWS]).any(axis=0)
+    if n > _SUBSAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(n, _SUBSAMPLE, replace=False))
+        sample = X[rows].T
+    else:
+        sample = X.T
+    sample = np.sort(sample, axis=1)  # one feature per row; NaN sorts last
+    thresholds, values = [], []
+    for f in range(p):
+        column = sample[f]
+        if has_nan[f]:
+            column = column[: np.searchsorted(np.isnan(column), True)]
+        thr, distinct = _thresholds(column, max_bins)
+        thresholds.append(thr)
+        values.append(distinct)
+    del sample
+    # Codes block by block of rows: a transposed block is small, a transposed X is not.
+    codes = np.empty((p, n), dtype=np.uint8)
+    for start in range(0, n, _BLOCK_ROWS):
+        block = np.ascontiguousarray(X[start : start + _BLOCK_ROWS].T)
+        for f in range(p):
+            nan_mask = np.isnan(block[f]) if has_nan[f] else None
+            codes[f, start : start + _BLOCK_ROWS] = _digitize(block[f], thresholds[f], nan_mask)
+    n_value_bins = np.array([len(t) + 1 for t in thresholds], dtype=np.intp)
+    return BinnedData(codes, thresholds, n_value_bins, has_nan, values)
+
+
+def _thresholds(sorted_values: np.ndarray, max_bins: int) -> np.ndarray:
+    """Split points between bins for one feature's sorted non-NaN values.
+
+    Returns the thresholds and, when every distinct value has its own bin, those values.
+    """
+    if len(sorted_values) == 0:
+        return np.empty(0), None
+    change = np.flatnonzero(sorted_values[1:] != sorted_values[:-1])
+    distinct = None
+    if len(change) + 1 <= max_bins:
+        lower, upper = sorted_values[change], sorted_values[change + 1]
+        distinct = np.append(lower, sorted_values[-1])
+    else:
+        # Cut at evenly spaced ranks, then keep each cut between two distinct values.
+        ranks = (np.arange(1, max_bins) * len(sorted_values)) // max_bins
+        lower, upper = sorted_values[ranks - 1], sorted_values[ranks]
+        keep = lower < upper
+        lower, upper = lower[keep], upper[keep]
+        if len(lower):
+            pairs = np.unique(np.stack([lower, upper]), axis=1)
+            lower, upper = pairs[0], pairs[1]
+    mid = lower + (upper - lower) / 2
+    # A midpoint that rounds onto the upper value would put it in the lower bin.
+    bad = (mid >= upper) | ~np.isfinite(mid)
+    mid[bad] = lower[bad]
+    if distinct is not None:
+        # Values too close to separate share a bin; keep one representative per bin.
+        keep = np.append(~bad, True)
+        return mid[~bad], distinct[keep]
+    return np.unique(mid), None
+
+
+def _digitize(values: np.ndarray, thr: np.ndarray, nan_mask) -> np.ndarray:
+    """Codes ``#(thr < x)`` (``searchsorted`` left); NaN gets ``len(thr) + 1``.
+
+    ``np.searchsorted`` costs ~50 ns per value here; a uniform grid over the thresholds'
+    range gives each value a lower bound on its code in one gather, and a few vectorised
+    steps finish the count (values in crowded grid cells fall back to searchsorted).
+    """
+    t = len(thr)
+    if nan_mask is not None:
+        values = np.where(nan_mask, thr[0] if t else 0.0, values)
+    if t == 0:
+        codes = np.zeros(len(values), dtype=np.uint8)
+    elif t < 8 or len(values) < 4096:
+        codes = np.searchsorted(thr, values, side="left").astype(np.uint8)
+    else:
+        lo, hi = thr[0], thr[-1]
+        cells = _GRID_PER_THRESHOLD * t
+        scale = cells / (hi - lo) if hi > lo else 0.0
+        # The same monotone arithmetic for thresholds and values: a threshold in an
+        # earlier cell than x is certainly below x, so ``start`` is a lower bound.
+        thr_cell = np.clip((thr - lo) * scale, 0, cells - 1).astype(np.intp)
+        start = np.searchsorted(thr_cell, np.arange(cells), side="left")
+        cell = np.clip((values - lo) * scale, 0, cells - 1).astype(np.intp)
+        code = start[cell]
+        padded = np.append(thr, np.inf)
+        active = np.arange(len(values))
+        for _ in range(4):
+            step = padded[code[active]] < values[active]
+            active = active[step]
+            if len(active) == 0:
+                break
+            code[active] += 1
+        if len(active):
+            code[active] = np.searchsorted(thr, values[active], side="left")
+        codes = code.astype(np.uint8)
+    if nan_mask is not None:
+        codes[nan_mask] = t + 1
+    return codes
