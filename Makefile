@@ -32,6 +32,9 @@ run: seed ## Set up and serve the app on http://127.0.0.1:5000 (PORT overrides; 
 	@echo "Serving Playground on http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT)
 
+worker: migrate ## Run a background-job worker (needs REDIS_URL; without it jobs run in the web process)
+	$(VENV)/bin/flask worker
+
 test: $(VENV)/.dev ## Install test tools and run the whole suite (unit, integration, end-to-end)
 	@$(PY) -m tests.browser_check
 	$(PY) -m pytest

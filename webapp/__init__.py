@@ -46,12 +46,13 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     register_error_handlers(app)
 
-    from webapp import api, auth, boards, cli, datasets, main
+    from webapp import api, auth, boards, cli, datasets, main, ml
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(boards.bp)
     app.register_blueprint(datasets.bp)
+    app.register_blueprint(ml.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies, authenticate the API
     cli.register(app)

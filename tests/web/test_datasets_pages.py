@@ -82,7 +82,7 @@ def test_upload_shows_preview_and_profile(client, alice, app):
     assert "numeric" in page and "categorical" in page
     assert '<svg class="histogram"' in page
     assert "Detected: cp1252" in page
-    assert "Train a model" not in page  # the runs pages do not exist yet
+    assert "Train a model" in page and "/runs/new?dataset_id=" in page
     assert stored(app) == (1, 1)
     listing = client.get("/datasets/").get_data(as_text=True)
     assert "Prices" in listing and 'data-testid="datasets-table"' in listing

@@ -18,6 +18,7 @@ from webapp.main import bp
 NAV_SECTIONS = (
     ("Boards", "/boards", True),
     ("Data sets", "/datasets", True),
+    ("Runs", "/runs", True),
     ("Models", "/models", True),
     ("API docs", "/api/docs", False),
 )

@@ -56,7 +56,7 @@ class Run(Base):
 
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
-    stage: Mapped[str] = mapped_column(String(120), default="Waiting for a worker")
+    stage: Mapped[str] = mapped_column(String(120), default="Queued")
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # "inprocess:<host>:<pid>" or "rq:<host>:<pid>": who runs (or will run) the job.

@@ -1,0 +1,171 @@
+"""Models over the API: list, read, download, delete, predict with JSON and CSV."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from mlcore import persistence
+from tests.ml_helpers import shutdown_jobs, train, upload
+
+ROW = {
+    "age": 40,
+    "monthly_spend": 55.5,
+    "visits_per_month": 6,
+    "region": "north",
+    "device": "mobile",
+    "has_children": "yes",
+    "signup_date": "2023-01-15",
+}
+
+
+@pytest.fixture(autouse=True)
+def _stop_jobs(app):
+    yield
+    shutdown_jobs(app)
+
+
+@pytest.fixture
+def forest(app, client, user_headers) -> dict:
+    dataset = upload(client, user_headers, "sample_classification.csv")
+    run = train(client, user_headers, app=app, dataset_id=dataset["id"],
+                algorithm="random_forest", target="plan", params={"n_estimators": 10},
+                model_name="Plans")  # fmt: skip
+    assert run["status"] == "succeeded", run["error"]
+    return client.get(f"/api/v1/models/{run['model_id']}", headers=user_headers).get_json()
+
+
+@pytest.fixture
+def kmeans(app, client, user_headers) -> dict:
+    dataset = upload(client, user_headers, "sample_data.csv")
+    run = train(client, user_headers, app=app, dataset_id=dataset["id"], algorithm="kmeans")
+    return client.get(f"/api/v1/models/{run['model_id']}", headers=user_headers).get_json()
+
+
+def error_of(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()["error"]
+
+
+def test_model_describes_its_inputs(forest):
+    assert forest["name"] == "Plans" and forest["version"] == 1
+    assert forest["task"] == "classification" and forest["target"] == "plan"
+    names = [c["name"] for c in forest["input_schema"]]
+    assert "customer_id" not in names and "region" in names
+    assert forest["classes"] == ["basic", "premium", "standard"]
+
+
+def test_list_models(client, user_headers, other_headers, forest):
+    page = client.get("/api/v1/models", headers=user_headers).get_json()
+    assert page["total"] == 1 and page["items"][0]["id"] == forest["id"]
+    assert client.get("/api/v1/models?name=Nope", headers=user_headers).get_json()["total"] == 0
+    assert client.get("/api/v1/models", headers=other_headers).get_json()["total"] == 0
+
+
+def test_predict_json_rows_with_probabilities(client, user_headers, forest):
+    response = client.post(
+        f"/api/v1/models/{forest['id']}/predict", headers=user_headers, json={"rows": [ROW, ROW]}
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["classes"] == forest["classes"]
+    assert len(body["predictions"]) == 2 and body["predictions"][0] in forest["classes"]
+    assert abs(sum(body["probabilities"][0]) - 1) < 1e-6
+    assert body["errors"] == [None, None]
+
+
+def test_bad_rows_get_their_own_errors(client, user_headers, forest):
+    missing = {k: v for k, v in ROW.items() if k != "region"}
+    rows = [ROW, missing, {**ROW, "age": "old"}, {**ROW, "region": "mars"}]
+    body = client.post(
+        f"/api/v1/models/{forest['id']}/predict", headers=user_headers, json={"rows": rows}
+    ).get_json()
+    assert body["predictions"][0] is not None
+    assert body["predictions"][1:] == [None, None, None]
+    assert body["probabilities"][1] is None
+    assert "missing" in body["errors"][1]["region"]
+    assert "not a number" in body["errors"][2]["age"]
+    assert "never saw" in body["errors"][3]["region"]
+
+
+def test_no_good_row_is_422(client, user_headers, forest):
+    response = client.post(
+        f"/api/v1/models/{forest['id']}/predict", headers=user_headers, json={"rows": [{"x": 1}]}
+    )
+    error = error_of(response, 422)
+    assert any(d["field"] == "rows.0.region" for d in error["details"])
+    for body in ({"rows": []}, {"rows": "x"}, {}):
+        error_of(client.post(f"/api/v1/models/{forest['id']}/predict", headers=user_headers,
+                             json=body), 422)  # fmt: skip
+
+
+def test_predict_csv_body(client, user_headers, forest):
+    frame = pd.DataFrame([ROW, {**ROW, "age": "old"}])
+    response = client.post(
+        f"/api/v1/models/{forest['id']}/predict",
+        headers={**user_headers, "Content-Type": "text/csv"},
+        data=frame.to_csv(index=False),
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    out = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+    assert list(out.columns[-5:]) == [
+        "prediction", "probability_basic", "probability_premium", "probability_standard", "error"
+    ]  # fmt: skip
+    assert out["prediction"].iloc[0] in forest["classes"]
+    assert pd.isna(out["prediction"].iloc[1]) and "not a number" in out["error"].iloc[1]
+
+
+def test_predict_needs_json_or_csv(client, user_headers, forest):
+    response = client.post(f"/api/v1/models/{forest['id']}/predict", headers=user_headers,
+                           data="rows", content_type="text/plain")  # fmt: skip
+    error_of(response, 415)
+
+
+def test_kmeans_predicts_clusters(client, user_headers, kmeans):
+    body = client.post(
+        f"/api/v1/models/{kmeans['id']}/predict",
+        headers=user_headers,
+        json={"rows": [{"age": 30, "annual_income_k": 70, "spending_score": 80}]},
+    ).get_json()
+    assert "predictions" in body, body
+    assert body["predictions"][0] in (0, 1, 2)
+    assert body["probabilities"] is None and body["classes"] is None
+
+
+def test_download_loads_with_mlcore(client, user_headers, forest):
+    response = client.get(f"/api/v1/models/{forest['id']}/download", headers=user_headers)
+    assert response.status_code == 200
+    assert "Plans-v1.mlcore.npz" in response.headers["Content-Disposition"]
+    saved = persistence.loads(response.data)
+    assert saved.metadata["target"] == "plan"
+
+
+def test_delete_model(client, user_headers, forest):
+    url = f"/api/v1/models/{forest['id']}"
+    assert client.delete(url, headers=user_headers).status_code == 204
+    error_of(client.get(url, headers=user_headers), 404)
+    run = client.get("/api/v1/runs", headers=user_headers).get_json()["items"][0]
+    assert run["model_id"] is None
+
+
+def test_another_users_model_is_404_for_every_verb(client, other_headers, forest):
+    base = f"/api/v1/models/{forest['id']}"
+    for method, url, kwargs in (
+        ("get", base, {}),
+        ("delete", base, {}),
+        ("get", base + "/download", {}),
+        ("post", base + "/predict", {"json": {"rows": [ROW]}}),
+    ):
+        error_of(getattr(client, method)(url, headers=other_headers, **kwargs), 404)
+
+
+def test_predict_bad_csv_bodies_are_4xx(client, user_headers, forest):
+    url = f"/api/v1/models/{forest['id']}/predict"
+    csv_headers = {**user_headers, "Content-Type": "text/csv"}
+    assert "empty" in error_of(client.post(url, headers=csv_headers, data=""), 422)["message"]
+    wrong = client.post(url, headers=csv_headers, data="a,b\n1,2\n")
+    assert any(d["field"] == "rows.0.region" for d in error_of(wrong, 422)["details"])
+    binary = client.post(url, headers=csv_headers, data=b"PK\x03\x04" + bytes(200))
+    assert 400 <= binary.status_code < 500 and binary.mimetype == "application/json"

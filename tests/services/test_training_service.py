@@ -1,0 +1,173 @@
+"""The run services and the training job, below the API: failure paths, the heartbeat,
+the reaper and start-up recovery, JSON cleaning, model versions."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.ml_helpers import DATA
+from webapp import jobs
+from webapp.db import get_session, utcnow
+from webapp.errors import ValidationFailed
+from webapp.models import ModelVersion, Run, User
+from webapp.services import datasets as dataset_service
+from webapp.services import runs as run_service
+from webapp.services import training
+
+
+@pytest.fixture
+def ctx(app, auth):
+    auth.create("alice")
+    with app.app_context():
+        session = get_session()
+        user = session.scalars(select(User)).one()
+        dataset = dataset_service.create_dataset(
+            session=session,
+            user=user,
+            filename="sample_data.csv",
+            content=(DATA / "sample_data.csv").read_bytes(),
+        )
+        yield session, user, dataset
+
+
+def queued_run(session, user, dataset, **settings) -> Run:
+    settings = {"dataset_id": dataset.id, "algorithm": "kmeans", **settings}
+    return run_service.create_run(
+        session=session,
+        user=user,
+        settings=run_service.RunSettings(**settings),
+        submit=lambda run: None,
+    )
+
+
+def test_execute_run_succeeds_and_registers_version(ctx):
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset, params={"suggest_k": True}, model_name="Seg")
+    assert training.execute_run(session=session, run_id=run.id, worker="t") == "succeeded"
+    session.expire_all()
+    run = session.get(Run, run.id)
+    assert (run.status, run.progress, run.stage) == ("succeeded", 1.0, "Done")
+    version = session.scalars(select(ModelVersion)).one()
+    assert version.params["k"] == run.results["k"] and version.params["suggest_k"] is True
+    assert version.input_schema[0]["name"] == "age"
+    assert training.execute_run(session=session, run_id=run.id, worker="t") is None  # not queued
+
+
+def test_deleted_data_set_fails_the_run_with_the_reason(ctx):
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+    dataset_service.delete_dataset(session=session, dataset=dataset)
+    assert training.execute_run(session=session, run_id=run.id, worker="t") == "failed"
+    session.expire_all()
+    failed = session.get(Run, run.id)
+    assert failed.error == "The data set of this run was deleted."
+    assert failed.finished_at is not None
+    assert session.scalars(select(ModelVersion)).first() is None
+
+
+def test_unexpected_error_fails_the_run_instead_of_leaving_it_running(ctx, monkeypatch):
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+
+    def boom(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(training, "train", boom)
+    assert training.execute_run(session=session, run_id=run.id, worker="t") == "failed"
+    session.expire_all()
+    assert "RuntimeError: disk on fire" in session.get(Run, run.id).error
+
+
+def test_job_that_cannot_start_is_failed_not_left_queued(app, ctx, monkeypatch):
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+    monkeypatch.setattr(training, "execute_run", lambda **kw: 1 / 0)
+    assert jobs.execute(app, run.id, "t") == "failed"
+    session.expire_all()
+    assert "could not run" in session.get(Run, run.id).error
+
+
+def test_heartbeat_is_stamped_while_the_job_runs(app, ctx, monkeypatch):
+    session, user, dataset = ctx
+    app.config["RUN_HEARTBEAT_SECONDS"] = 0.05
+    run = queued_run(session, user, dataset)
+    started = {}
+
+    def slow(*, session, run, progress):
+        started["at"] = session.scalar(select(Run.heartbeat_at).where(Run.id == run.id))
+        time.sleep(0.4)
+        started["later"] = session.scalar(select(Run.heartbeat_at).where(Run.id == run.id))
+        raise training.TrainingError("stop here")
+
+    monkeypatch.setattr(training, "train", slow)
+    jobs.execute(app, run.id, "t")
+    assert started["later"] > started["at"]
+
+
+def test_reaper_only_fails_silent_running_runs(ctx):
+    session, user, dataset = ctx
+    silent, fresh, queued = (queued_run(session, user, dataset) for _ in range(3))
+    silent.status, silent.heartbeat_at = "running", utcnow() - timedelta(seconds=120)
+    fresh.status, fresh.heartbeat_at = "running", utcnow()
+    session.commit()
+    assert run_service.reap_stale_runs(session=session, timeout_seconds=60) == 1
+    session.expire_all()
+    statuses = [session.get(Run, r.id).status for r in (silent, fresh, queued)]
+    assert statuses == ["failed", "running", "queued"]
+
+
+def test_start_up_recovery_fails_only_dead_processes_of_this_host(ctx):
+    session, user, dataset = ctx
+    runs = [queued_run(session, user, dataset) for _ in range(4)]
+    workers = [
+        f"inprocess:{jobs.HOST}:999999999",  # dead process, this host
+        f"inprocess:{jobs.HOST}:{os.getppid()}",  # a live process
+        "inprocess:another-host:999999999",  # not ours to judge
+        f"rq:{jobs.HOST}:999999999",  # RQ runs are the reaper's
+    ]
+    for run, worker in zip(runs, workers, strict=True):
+        run.worker, run.status = worker, "running"
+    session.commit()
+    count = run_service.fail_orphaned_runs(session=session, host=jobs.HOST, current_pid=os.getpid())
+    assert count == 1
+    session.expire_all()
+    assert [session.get(Run, r.id).status for r in runs] == [
+        "failed", "running", "running", "running"
+    ]  # fmt: skip
+    assert session.get(Run, runs[0].id).error == run_service.SERVER_RESTARTED
+
+
+def test_validation_is_a_422_before_anything_is_stored(ctx):
+    session, user, dataset = ctx
+    with pytest.raises(ValidationFailed) as caught:
+        queued_run(session, user, dataset, params={"k": "many"})
+    assert caught.value.details[0]["field"] == "params.k"
+    assert session.scalars(select(Run)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "params", "expected"),
+    [
+        ("decision_tree", {}, {"criterion": "gini", "max_depth": 5, "min_samples_leaf": 1}),
+        ("decision_tree", {"max_depth": None}, {"criterion": "gini", "max_depth": None,
+                                                "min_samples_leaf": 1}),
+        ("random_forest", {"n_estimators": "20"}, {"n_estimators": 20, "max_features": "sqrt",
+                                                   "max_depth": None, "min_samples_leaf": 1}),
+        ("kmeans", {"k": 4}, {"k": 4, "suggest_k": False}),
+    ],
+)  # fmt: skip
+def test_clean_params_fills_defaults(algorithm, params, expected):
+    assert run_service.clean_params(algorithm, params, n_rows=100) == expected
+
+
+def test_clean_makes_plain_json():
+    import numpy as np
+
+    cleaned = training._clean({"a": np.float64(1.5), "b": [math.nan, np.int64(2)], 3: math.inf})
+    assert cleaned == {"a": 1.5, "b": [None, 2], "3": None}

@@ -1,0 +1,185 @@
+"""Training pages in the browser (test client): form, live fragment, results, models,
+predictions, access rules."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from tests.ml_helpers import DATA, shutdown_jobs
+from webapp import jobs
+from webapp.db import get_session
+from webapp.models import User
+from webapp.services import datasets as dataset_service
+
+
+@pytest.fixture(autouse=True)
+def _stop_jobs(app):
+    yield
+    shutdown_jobs(app)
+
+
+@pytest.fixture
+def logged_in(auth):
+    auth.signup_and_login()
+
+
+def add_sample(app, filename="sample_data.csv", username="alice") -> int:
+    with app.app_context():
+        session = get_session()
+        user = session.query(User).filter_by(username=username).one()
+        dataset = dataset_service.create_dataset(
+            session=session, user=user, filename=filename, content=(DATA / filename).read_bytes()
+        )
+        return dataset.id
+
+
+def start_run(app, client, dataset_id, algorithm="kmeans", **form):
+    data = {"dataset_id": dataset_id, "algorithm": algorithm, "test_percent": "20",
+            "random_state": "42", **form}  # fmt: skip
+    response = client.post("/runs/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    run_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+    jobs.get_backend(app).wait_idle(60)
+    return run_id
+
+
+@pytest.mark.parametrize("url", ["/runs", "/runs/new", "/runs/1", "/models", "/models/1"])
+def test_pages_need_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_empty_pages(client, logged_in):
+    assert "No runs yet" in client.get("/runs").get_data(as_text=True)
+    assert "No models yet" in client.get("/models").get_data(as_text=True)
+    assert "no data sets yet" in client.get("/runs/new").get_data(as_text=True)
+
+
+def test_form_lists_usable_features_checked(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    page = client.get(f"/runs/new?dataset_id={dataset_id}&algorithm=random_forest")
+    html = page.get_data(as_text=True)
+    assert 'name="n_estimators"' in html and 'name="target"' in html
+    assert re.search(r'value="age" checked', html)
+    assert re.search(r'value="customer_id"\s+disabled', html)
+    fragment = client.get(f"/runs/new?dataset_id={dataset_id}&algorithm=kmeans",
+                          headers={"HX-Request": "true"}).get_data(as_text=True)  # fmt: skip
+    assert fragment.lstrip().startswith('<div id="run-form-area"') and 'name="k"' in fragment
+
+
+def test_kmeans_run_page_live_then_results(app, client, logged_in):
+    dataset_id = add_sample(app)
+    run_id = start_run(app, client, dataset_id, k="3",
+                       features=["age", "annual_income_k", "spending_score"])  # fmt: skip
+    live = client.get(f"/runs/{run_id}/live").get_data(as_text=True)
+    assert 'data-status="succeeded"' in live and "hx-trigger" not in live
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    for name in ("clusters", "elbow", "silhouette", "cluster_sizes"):
+        assert f"/runs/{run_id}/plots/{name}.png" in page
+        assert client.get(f"/runs/{run_id}/plots/{name}.png").mimetype == "image/png"
+    assert 'data-testid="centroids"' in page
+    csv = client.get(f"/runs/{run_id}/clusters.csv")
+    assert csv.mimetype == "text/csv"
+    header = csv.get_data(as_text=True).splitlines()[0]
+    assert header == "age,annual_income_k,spending_score,cluster"
+
+
+def test_unfinished_run_fragment_keeps_polling(app, client, logged_in, monkeypatch):
+    monkeypatch.setattr(jobs.InProcessBackend, "submit", lambda self, run: None)
+    dataset_id = add_sample(app)
+    run_id = start_run(app, client, dataset_id, k="3", features=["age", "spending_score"])
+    live = client.get(f"/runs/{run_id}/live").get_data(as_text=True)
+    assert 'hx-trigger="load delay:1s"' in live and 'data-status="queued"' in live
+    response = client.post(f"/runs/{run_id}/cancel")
+    assert response.status_code == 302
+    assert 'data-status="cancelled"' in client.get(f"/runs/{run_id}/live").get_data(as_text=True)
+
+
+def test_bad_form_shows_field_errors(app, client, logged_in):
+    dataset_id = add_sample(app)
+    response = client.post("/runs/new", data={"dataset_id": dataset_id, "algorithm": "kmeans",
+                                               "k": "999", "features": ["age"]})  # fmt: skip
+    assert response.status_code == 422
+    assert "larger than the 300 rows" in response.get_data(as_text=True)
+    response = client.post("/runs/new", data={"dataset_id": dataset_id, "algorithm": "kmeans"})
+    assert response.status_code == 422
+    assert "Choose at least one feature" in response.get_data(as_text=True)
+
+
+def test_tree_run_shows_rules_and_model_page_predicts(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    features = ["age", "monthly_spend", "visits_per_month", "region", "device"]
+    run_id = start_run(app, client, dataset_id, "decision_tree", target="plan",
+                       features=features, max_depth="4", min_samples_leaf="2",
+                       criterion="gini", model_name="Plan tree")  # fmt: skip
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert 'data-testid="rules"' in page and "/plots/tree.png" in page
+    model_id = int(re.search(r'href="/models/(\d+)" data-testid="model-link"', page).group(1))
+    assert client.get(f"/runs/{run_id}/plots/tree.png").status_code == 200
+    model_page = client.get(f"/models/{model_id}").get_data(as_text=True)
+    assert 'name="region"' in model_page
+    row = {"age": "40", "monthly_spend": "50", "visits_per_month": "5", "region": "north",
+           "device": "mobile"}  # fmt: skip
+    result = client.post(f"/models/{model_id}/predict", data=row).get_data(as_text=True)
+    assert 'data-testid="prediction"' in result
+    bad = client.post(f"/models/{model_id}/predict", data={**row, "age": "old"})
+    assert bad.status_code == 422 and "not a number" in bad.get_data(as_text=True)
+    upload = "age,monthly_spend,visits_per_month,region,device\n40,50,5,north,mobile\n"
+    response = client.post(f"/models/{model_id}/predict.csv",
+                           data={"file": (io.BytesIO(upload.encode()), "rows.csv")},
+                           content_type="multipart/form-data")  # fmt: skip
+    assert response.mimetype == "text/csv"
+    assert "rows-predictions.csv" in response.headers["Content-Disposition"]
+    assert (
+        response.get_data(as_text=True)
+        .splitlines()[0]
+        .endswith("prediction,probability_basic,probability_premium,probability_standard")
+    )
+    empty = client.post(f"/models/{model_id}/predict.csv", data={},
+                        content_type="multipart/form-data")  # fmt: skip
+    assert empty.status_code == 422 and "Choose a CSV file" in empty.get_data(as_text=True)
+
+
+def test_models_page_compare_and_delete(app, client, logged_in):
+    dataset_id = add_sample(app)
+    for k in ("2", "3"):
+        start_run(app, client, dataset_id, k=k, features=["age", "spending_score"],
+                  model_name="Segments")  # fmt: skip
+    page = client.get("/models").get_data(as_text=True)
+    assert "Segments" in page and "v1" in page and "v2" in page
+    ids = sorted(int(i) for i in set(re.findall(r'href="/models/(\d+)"', page)))
+    compare = client.get(f"/models/compare?a={ids[0]}&b={ids[1]}").get_data(as_text=True)
+    assert "B − A" in compare and "inertia" in compare
+    assert client.get(f"/models/{ids[0]}/download").mimetype == "application/zip"
+    response = client.post(f"/models/{ids[0]}/delete")
+    assert response.status_code == 302
+    assert client.get(f"/models/{ids[0]}").status_code == 404
+
+
+def test_another_users_run_and_model_are_404(app, client, auth):
+    auth.signup_and_login()
+    dataset_id = add_sample(app)
+    run_id = start_run(app, client, dataset_id, k="3", features=["age", "spending_score"])
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    model_id = int(re.search(r'href="/models/(\d+)" data-testid="model-link"', page).group(1))
+    auth.logout()
+    auth.signup_and_login("mallory")
+    for method, url in (
+        ("get", f"/runs/{run_id}"),
+        ("get", f"/runs/{run_id}/live"),
+        ("post", f"/runs/{run_id}/cancel"),
+        ("post", f"/runs/{run_id}/retry"),
+        ("get", f"/runs/{run_id}/plots/clusters.png"),
+        ("get", f"/runs/{run_id}/clusters.csv"),
+        ("get", f"/models/{model_id}"),
+        ("post", f"/models/{model_id}/predict"),
+        ("get", f"/models/{model_id}/download"),
+        ("post", f"/models/{model_id}/delete"),
+        ("get", f"/models/compare?a={model_id}&b={model_id}"),
+    ):
+        assert getattr(client, method)(url).status_code == 404, url
+    form = client.get(f"/runs/new?dataset_id={dataset_id}").get_data(as_text=True)
+    assert "no data sets yet" in form and "sample_data" not in form

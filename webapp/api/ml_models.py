@@ -1,0 +1,132 @@
+"""Trained models over the API: list, read, download, delete, and predict (JSON or CSV).
+
+A model here is one version of a named model (runs of the same name register versions
+1, 2, ...); its id is what a run's `model_id` says.
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from webapp.api import bp
+from webapp.api.deps import current_api_user
+from webapp.api.ml_schemas import (
+    ModelPage,
+    ModelPublic,
+    ModelQuery,
+    PredictRequest,
+    PredictResponse,
+)
+from webapp.api.routing import api_operation as _api_operation
+from webapp.api.routing import parse_json_body
+from webapp.db import get_session
+from webapp.errors import ValidationFailed
+from webapp.services import models as model_service
+from webapp.services import predictions as prediction_service
+
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+
+
+def api_operation(rule, method, **kwargs):
+    return _api_operation(bp, rule, method, tags=["models"], **kwargs)
+
+
+def _version(model_id: int, **kwargs):
+    return model_service.get_version(
+        session=get_session(), user=current_api_user(), model_id=model_id, **kwargs
+    )
+
+
+@api_operation("/models", "GET", summary="List models", query=ModelQuery, response=ModelPage)
+def list_models(query: ModelQuery):
+    """The caller's model versions, newest first; `?name=` keeps one model's versions."""
+    versions, total = model_service.list_versions(
+        session=get_session(),
+        user=current_api_user(),
+        name=query.name,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return ModelPage.of(versions, total=total, query=query)
+
+
+@api_operation("/models/<int:model_id>", "GET", summary="Get a model", response=ModelPublic)
+def get_model(model_id: int):
+    """The model, with its metrics and the input schema a prediction row must follow."""
+    return ModelPublic.model_validate(_version(model_id))
+
+
+@api_operation("/models/<int:model_id>", "DELETE", summary="Delete a model", status=204)
+def delete_model(model_id: int):
+    model_service.delete_version(session=get_session(), version=_version(model_id))
+    return None
+
+
+@api_operation(
+    "/models/<int:model_id>/download",
+    "GET",
+    summary="Download the model file",
+    extra_responses={
+        "200": {
+            "description": "mlcore's pickle-free model file (a ZIP/npz archive).",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def download_model(model_id: int):
+    """The model and its preprocessor; load it with `mlcore.persistence.loads`."""
+    version = _version(model_id, with_file=True)
+    return Response(
+        version.file,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{model_service.file_name(version)}"'
+        },
+    )
+
+
+def _predict_body(model):
+    # A CSV body is read by the view itself; the JSON body is validated as usual.
+    if request.mimetype == "text/csv":
+        return None
+    return parse_json_body(model)
+
+
+@api_operation(
+    "/models/<int:model_id>/predict",
+    "POST",
+    summary="Predict",
+    body=PredictRequest,
+    body_parser=_predict_body,
+    response=PredictResponse,
+    errors=(415, 422),
+    request_content={
+        "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}},
+        **CSV_CONTENT,
+    },
+    extra_responses={
+        "200": {
+            "description": "JSON: one prediction per row, in order (null where `errors` "
+            "says why). A `text/csv` body gets the CSV back with `prediction` (or "
+            "`cluster`), `probability_<class>` and, for bad rows, `error` columns.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}},
+                **CSV_CONTENT,
+            },
+        }
+    },
+)
+def predict(model_id: int, body: PredictRequest | None):
+    """Predict with JSON `{"rows": [{"column": value, ...}, ...]}` or a CSV body
+    (`Content-Type: text/csv`). A bad row (missing column, wrong type, unseen category)
+    gets its own error and the other rows are still answered; 422 if no row can be."""
+    version = _version(model_id)
+    session = get_session()
+    if body is None:
+        content = request.get_data()
+        if not content.strip():
+            raise ValidationFailed("The CSV body is empty: send a header row and data rows.")
+        text = prediction_service.predict_csv(session=session, version=version, content=content)
+        return Response(text, mimetype="text/csv")
+    result = prediction_service.predict_rows(session=session, version=version, rows=body.rows)
+    return PredictResponse(**result.as_dict())

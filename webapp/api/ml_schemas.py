@@ -1,0 +1,168 @@
+"""Pydantic schemas of training runs, models and predictions.
+
+The services check ranges and columns again (the browser forms go straight to them); these
+models check types and shapes, and describe the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from webapp.api.schemas import ApiModel, Page, PageQuery
+from webapp.services import runs as run_service
+
+Algorithm = Literal["kmeans", "decision_tree", "random_forest"]
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+Task = Literal["classification", "regression", "clustering"]
+
+
+class RunCreate(ApiModel):
+    """Start a training run. Only `dataset_id` and `algorithm` are required (plus `target`
+    for trees and forests); features default to every usable column.
+
+    `params` by algorithm (defaults in brackets):
+    - `kmeans`: `k` [3] (1–50), `suggest_k` [false]: pick k by the best silhouette.
+    - `decision_tree`: `criterion` ["gini"] or "entropy", `max_depth` [5] (1–50, null: no
+      limit), `min_samples_leaf` [1].
+    - `random_forest`: `n_estimators` [100] (1–500), `max_features` ["sqrt"], "log2" or
+      "all", `max_depth` [null], `min_samples_leaf` [1].
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {"dataset_id": 1, "algorithm": "kmeans", "params": {"k": 3}},
+                {
+                    "dataset_id": 2,
+                    "algorithm": "random_forest",
+                    "target": "plan",
+                    "params": {"n_estimators": 50},
+                    "test_size": 0.2,
+                    "random_state": 42,
+                },
+            ]
+        },
+    )
+
+    dataset_id: int = Field(ge=1, le=run_service.MAX_ID)
+    algorithm: Algorithm
+    target: str | None = Field(default=None, max_length=255)
+    features: list[str] | None = Field(
+        default=None, max_length=1000, description="Columns to learn from (default: all usable)."
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    test_size: float = Field(
+        default=0.2,
+        ge=run_service.TEST_SIZE_RANGE[0],
+        le=run_service.TEST_SIZE_RANGE[1],
+        description="Fraction of rows held out to measure the model.",
+    )
+    random_state: int = Field(default=42, ge=0, le=run_service.MAX_ID)
+    task: Literal["classification", "regression"] | None = Field(
+        default=None, description="Trees and forests: override the guess from the target's type."
+    )
+    model_name: str | None = Field(
+        default=None,
+        max_length=run_service.NAME_MAX,
+        description="Name the model version is registered under (default: data set + algorithm).",
+    )
+
+
+class PlotLink(BaseModel):
+    name: str
+    title: str
+    url: str
+
+
+class RunPublic(BaseModel):
+    """A run. `metrics` are measured on the held-out test split, `train_metrics` on the
+    training split; `model_id` is the model version a successful run registered."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    dataset_id: int | None
+    dataset_name: str
+    model_name: str
+    algorithm: Algorithm
+    task: Task
+    target: str | None
+    features: list[str]
+    params: dict[str, Any]
+    test_size: float
+    random_state: int
+    status: RunStatus
+    progress: float = Field(ge=0, le=1)
+    stage: str
+    error: str | None
+    metrics: dict[str, float | None]
+    train_metrics: dict[str, float | None]
+    model_id: int | None
+    retry_of_id: int | None
+    plots: list[PlotLink] = Field(default_factory=list)
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunPage(Page[RunPublic]):
+    """One page of runs, newest first."""
+
+
+class RunQuery(PageQuery):
+    status: RunStatus | None = None
+
+
+class ModelPublic(BaseModel):
+    """One trained model (a version of a named model), with what a prediction row needs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    version: int
+    run_id: int | None
+    algorithm: Algorithm
+    task: Task
+    target: str | None
+    features: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, float | None]
+    input_schema: list[dict[str, Any]]
+    classes: list[Any] | None
+    file_size: int
+    created_at: datetime
+
+
+class ModelPage(Page[ModelPublic]):
+    """One page of model versions, newest first."""
+
+
+class ModelQuery(PageQuery):
+    name: str | None = Field(default=None, max_length=run_service.NAME_MAX)
+
+
+class PredictRequest(ApiModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"rows": [{"age": 35, "annual_income_k": 60, "spending_score": 50}]}]
+        },
+    )
+
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class PredictResponse(BaseModel):
+    """One entry per input row, in order: `predictions[i]` is null when `errors[i]` says
+    why row i could not be answered. `probabilities[i][j]` is the probability of
+    `classes[j]` (classifiers only)."""
+
+    predictions: list[Any]
+    probabilities: list[list[float] | None] | None = None
+    classes: list[Any] | None = None
+    errors: list[dict[str, str] | None]

@@ -1,0 +1,144 @@
+"""Training runs over the API: start (202), list, read (status, progress, metrics), cancel,
+retry, and the run's plots as PNG."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, url_for
+
+from webapp import jobs
+from webapp.api import bp
+from webapp.api.deps import current_api_user
+from webapp.api.ml_schemas import PlotLink, RunCreate, RunPage, RunPublic, RunQuery
+from webapp.api.routing import api_operation as _api_operation
+from webapp.db import get_session
+from webapp.models import Run
+from webapp.services import plots as plot_service
+from webapp.services import runs as run_service
+
+PNG_RESPONSE = {
+    "200": {
+        "description": "The plot as a PNG image.",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def api_operation(rule, method, **kwargs):
+    return _api_operation(bp, rule, method, tags=["runs"], **kwargs)
+
+
+def public(run: Run) -> RunPublic:
+    data = RunPublic.model_validate(run)
+    data.plots = [
+        PlotLink(
+            name=name,
+            title=plot_service.PLOT_TITLES[name],
+            url=url_for("api.run_plot", run_id=run.id, name=name),
+        )
+        for name in plot_service.available(run)
+    ]
+    return data
+
+
+def _run(run_id: int, **kwargs) -> Run:
+    session = get_session()
+    jobs.get_backend().recover()
+    run = run_service.get_run(session=session, user=current_api_user(), run_id=run_id, **kwargs)
+    if run.status == "running":
+        timeout = jobs.heartbeat_timeout(current_app)
+        if run_service.reap_stale_runs(session=session, timeout_seconds=timeout, run_ids=[run.id]):
+            session.refresh(run)
+    return run
+
+
+@api_operation(
+    "/runs",
+    "POST",
+    summary="Start a training run",
+    body=RunCreate,
+    response=RunPublic,
+    status=202,
+    errors=(503,),
+)
+def create_run(body: RunCreate):
+    """Validate the settings against the data set and queue the run (202). Follow it with
+    `GET /api/v1/runs/{id}` until `status` is `succeeded`, `failed` or `cancelled`.
+
+    A bad setting (unknown column, a target with one class, k above the row count, another
+    user's data set...) answers 422 and stores nothing."""
+    backend = jobs.get_backend()
+    run = run_service.create_run(
+        session=get_session(),
+        user=current_api_user(),
+        settings=run_service.RunSettings(**body.model_dump()),
+        submit=backend.submit,
+    )
+    return public(run)
+
+
+@api_operation("/runs", "GET", summary="List runs", query=RunQuery, response=RunPage)
+def list_runs(query: RunQuery):
+    """The caller's runs, newest first; `?status=` filters."""
+    session = get_session()
+    run_service.reap_stale_runs(
+        session=session, timeout_seconds=jobs.heartbeat_timeout(current_app)
+    )
+    runs, total = run_service.list_runs(
+        session=session,
+        user=current_api_user(),
+        limit=query.limit,
+        offset=query.offset,
+        status=query.status,
+    )
+    return RunPage(items=[public(r) for r in runs], total=total, limit=query.limit,
+                   offset=query.offset)  # fmt: skip
+
+
+@api_operation("/runs/<int:run_id>", "GET", summary="Get a run", response=RunPublic)
+def get_run(run_id: int):
+    """The run's status, progress (0–1), metrics, error and, once it succeeded, its model
+    and plots. A run whose worker died is reported failed with the reason."""
+    return public(_run(run_id))
+
+
+@api_operation("/runs/<int:run_id>/cancel", "POST", summary="Cancel a run", response=RunPublic)
+def cancel_run(run_id: int):
+    """A queued run is cancelled at once; a running one stops at its next progress report
+    (the answer then still says `running`, with `stage` "Cancelling…"). A finished run is
+    left as it is."""
+    run = _run(run_id)
+    backend = jobs.get_backend()
+    return public(run_service.cancel_run(session=get_session(), run=run, on_cancel=backend.cancel))
+
+
+@api_operation(
+    "/runs/<int:run_id>/retry",
+    "POST",
+    summary="Retry a run",
+    response=RunPublic,
+    status=202,
+    errors=(503,),
+)
+def retry_run(run_id: int):
+    """Start a new run with the same settings (the old one is kept)."""
+    run = _run(run_id)
+    new = run_service.retry_run(
+        session=get_session(), user=current_api_user(), run=run, submit=jobs.get_backend().submit
+    )
+    return public(new)
+
+
+@api_operation(
+    "/runs/<int:run_id>/plots/<name>.png",
+    "GET",
+    summary="A plot of a run",
+    extra_responses=PNG_RESPONSE,
+)
+def run_plot(run_id: int, name: str):
+    """Names are listed in the run's `plots` (e.g. `clusters`, `elbow`, `confusion_matrix`,
+    `feature_importances`, `tree`, `predicted_vs_actual`)."""
+    run = _run(run_id, with_results=True)
+    png = plot_service.render(run, name)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,122 @@
+"""Model pages: versions side by side, compare two, one model's page with a prediction
+form built from its input schema and a batch CSV upload, download and delete."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.db import get_session
+from webapp.errors import AppError, ValidationFailed
+from webapp.ml import bp
+from webapp.services import models as model_service
+from webapp.services import predictions as prediction_service
+from webapp.services.runs import ALGORITHM_LABELS
+
+
+def _version(model_id: int, **kwargs):
+    return model_service.get_version(
+        session=get_session(), user=current_user, model_id=model_id, **kwargs
+    )
+
+
+@bp.get("/models")
+def models_index():
+    versions, _ = model_service.list_versions(session=get_session(), user=current_user)
+    groups = model_service.grouped(versions)
+    return render_template("ml/models.html", groups=groups, labels=ALGORITHM_LABELS,
+                           versions=versions)  # fmt: skip
+
+
+@bp.get("/models/compare")
+def compare_models():
+    a_id, b_id = request.args.get("a", type=int), request.args.get("b", type=int)
+    if not a_id or not b_id:
+        flash("Choose two versions to compare.", "error")
+        return redirect(url_for("ml.models_index"))
+    a, b = _version(a_id), _version(b_id)
+    try:
+        comparison = model_service.compare(a, b)
+    except ValidationFailed as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("ml.models_index"))
+    return render_template("ml/compare.html", a=a, b=b, comparison=comparison,
+                           labels=ALGORITHM_LABELS)  # fmt: skip
+
+
+def _render_model(version, *, values=None, result=None, errors=None, csv_error=None, status=200):
+    page = render_template(
+        "ml/model.html",
+        model=version,
+        labels=ALGORITHM_LABELS,
+        values=values or {},
+        result=result,
+        errors=errors or {},
+        csv_error=csv_error,
+    )
+    return page, status
+
+
+@bp.get("/models/<int:model_id>")
+def model_detail(model_id: int):
+    return _render_model(_version(model_id))
+
+
+@bp.post("/models/<int:model_id>/predict")
+def predict_row(model_id: int):
+    version = _version(model_id)
+    row = {entry["name"]: request.form.get(entry["name"], "") for entry in version.input_schema}
+    try:
+        result = prediction_service.predict_rows(session=get_session(), version=version, rows=[row])
+    except ValidationFailed as exc:
+        errors = {d["field"].rsplit(".", 1)[-1]: d["message"] for d in exc.details}
+        return _render_model(version, values=row, errors=errors, status=422)
+    answer = {"prediction": result.predictions[0], "probabilities": None}
+    if result.probabilities is not None:
+        answer["probabilities"] = sorted(
+            zip(result.classes, result.probabilities[0], strict=True), key=lambda p: -p[1]
+        )
+    return _render_model(version, values=row, result=answer)
+
+
+@bp.post("/models/<int:model_id>/predict.csv")
+def predict_csv(model_id: int):
+    version = _version(model_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _render_model(version, csv_error="Choose a CSV file.", status=422)
+    try:
+        text = prediction_service.predict_csv(
+            session=get_session(), version=version, content=upload.read()
+        )
+    except AppError as exc:
+        details = "; ".join(d["message"] for d in exc.details[:5])
+        message = exc.message + (f" ({details})" if details else "")
+        return _render_model(version, csv_error=message, status=exc.status)
+    stem = upload.filename.rsplit(".", 1)[0].replace('"', "") or "data"
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{stem}-predictions.csv"'},
+    )
+
+
+@bp.get("/models/<int:model_id>/download")
+def download_model(model_id: int):
+    version = _version(model_id, with_file=True)
+    return Response(
+        version.file,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{model_service.file_name(version)}"'
+        },
+    )
+
+
+@bp.post("/models/<int:model_id>/delete")
+def delete_model(model_id: int):
+    version = _version(model_id)
+    label = f"{version.name} v{version.version}"
+    model_service.delete_version(session=get_session(), version=version)
+    flash(f"Deleted {label}.", "success")
+    return redirect(url_for("ml.models_index"))

@@ -1,0 +1,125 @@
+"""Model versions: look up, list, group by name, compare, delete, load for predictions."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
+
+from mlcore import persistence
+from webapp.errors import NotFound, ValidationFailed
+from webapp.models import ModelVersion, User
+
+MAX_ID = 2**31 - 1
+LOWER_IS_BETTER = {"mae", "rmse", "inertia"}
+
+
+def get_version(*, session: Session, user: User, model_id: int, with_file=False) -> ModelVersion:
+    """The user's model version ``model_id``; another user's (or a missing one) is a 404."""
+    if not 0 < model_id <= MAX_ID:
+        raise NotFound("Model not found.")
+    query = select(ModelVersion).where(
+        ModelVersion.id == model_id, ModelVersion.owner_id == user.id
+    )
+    if with_file:
+        query = query.options(undefer(ModelVersion.file))
+    version = session.scalar(query)
+    if version is None:
+        raise NotFound("Model not found.")
+    return version
+
+
+def list_versions(
+    *, session: Session, user: User, name: str | None = None, limit=None, offset: int = 0
+) -> tuple[list[ModelVersion], int]:
+    """The user's model versions, newest first (optionally of one model name)."""
+    where = [ModelVersion.owner_id == user.id]
+    if name is not None:
+        where.append(ModelVersion.name == name)
+    total = session.scalar(select(func.count(ModelVersion.id)).where(*where)) or 0
+    query = select(ModelVersion).where(*where).order_by(ModelVersion.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query)), total
+
+
+def grouped(versions: list[ModelVersion]) -> list[tuple[str, list[ModelVersion]]]:
+    """Versions grouped by model name (most recently trained model first), versions in order."""
+    groups: dict[str, list[ModelVersion]] = {}
+    for version in versions:
+        groups.setdefault(version.name, []).append(version)
+    return [(name, sorted(vs, key=lambda v: v.version)) for name, vs in groups.items()]
+
+
+def compare(a: ModelVersion, b: ModelVersion) -> dict:
+    """Parameters side by side and metric deltas (``b - a``), with which one is better."""
+    if a.id == b.id:
+        raise ValidationFailed("Choose two different versions to compare.")
+    params = []
+    for key in sorted(set(a.params) | set(b.params)):
+        left, right = a.params.get(key), b.params.get(key)
+        params.append({"name": key, "a": left, "b": right, "changed": left != right})
+    for key, left, right in (
+        ("algorithm", a.algorithm, b.algorithm),
+        ("features", ", ".join(a.features), ", ".join(b.features)),
+        ("target", a.target, b.target),
+    ):
+        params.insert(0, {"name": key, "a": left, "b": right, "changed": left != right})
+    metrics = []
+    for key in [k for k in a.metrics if k in b.metrics] + [
+        k for k in b.metrics if k not in a.metrics
+    ]:
+        left, right = a.metrics.get(key), b.metrics.get(key)
+        delta = (
+            right - left
+            if isinstance(left, int | float) and isinstance(right, int | float)
+            else None
+        )
+        better = None
+        if delta:
+            better = "b" if (delta < 0) == (key in LOWER_IS_BETTER) else "a"
+        metrics.append({"name": key, "a": left, "b": right, "delta": delta, "better": better})
+    return {"params": params, "metrics": metrics}
+
+
+def delete_version(*, session: Session, version: ModelVersion) -> None:
+    version_id = version.id
+    session.delete(version)
+    session.commit()
+    with _lock:
+        for key in [k for k in _loaded if k[0] == version_id]:
+            del _loaded[key]
+
+
+def file_name(version: ModelVersion) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in version.name).strip("-")
+    return f"{safe or 'model'}-v{version.version}.mlcore.npz"
+
+
+# -- loaded models, cached per process -------------------------------------------------------
+
+_CACHE_SIZE = 8
+_loaded: OrderedDict[tuple, persistence.SavedModel] = OrderedDict()
+_lock = threading.Lock()
+
+
+def load(*, session: Session, version: ModelVersion) -> persistence.SavedModel:
+    """The fitted model and preprocessor of ``version``. Files never change, but SQLite may
+    reuse the id of a deleted newest row: the key includes the creation time too."""
+    key = (version.id, version.created_at.isoformat())
+    with _lock:
+        saved = _loaded.get(key)
+        if saved is not None:
+            _loaded.move_to_end(key)
+            return saved
+    blob = session.scalar(select(ModelVersion.file).where(ModelVersion.id == version.id))
+    if blob is None:
+        raise NotFound("The file of this model is missing.")
+    saved = persistence.loads(blob)
+    with _lock:
+        _loaded[key] = saved
+        while len(_loaded) > _CACHE_SIZE:
+            _loaded.popitem(last=False)
+    return saved
