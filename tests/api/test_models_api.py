@@ -117,6 +117,22 @@ def test_predict_csv_body(client, user_headers, forest):
     assert pd.isna(out["prediction"].iloc[1]) and "not a number" in out["error"].iloc[1]
 
 
+def test_json_batches_are_capped_but_csv_batches_may_be_large(client, user_headers, forest):
+    url = f"/api/v1/models/{forest['id']}/predict"
+    too_many = {"rows": [ROW] * 10_001}
+    error = error_of(client.post(url, headers=user_headers, json=too_many), 422)
+    assert "10,000" in error["message"] or any("10000" in str(d) for d in error["details"])
+    frame = pd.DataFrame([ROW] * 12_000)
+    response = client.post(
+        url,
+        headers={**user_headers, "Content-Type": "text/csv"},
+        data=frame.to_csv(index=False),
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    out = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+    assert len(out) == 12_000 and out["prediction"].notna().all()
+
+
 def test_predict_needs_json_or_csv(client, user_headers, forest):
     response = client.post(f"/api/v1/models/{forest['id']}/predict", headers=user_headers,
                            data="rows", content_type="text/plain")  # fmt: skip

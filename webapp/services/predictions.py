@@ -20,7 +20,8 @@ from webapp.models import ModelVersion
 from webapp.services import csv_parsing
 from webapp.services import models as model_service
 
-MAX_ROWS = 10_000
+MAX_ROWS = 10_000  # per JSON request
+MAX_CSV_ROWS = 1_000_000  # per CSV batch (the upload size limit applies too)
 _EMPTY = (None, "")
 
 
@@ -61,11 +62,13 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def predict_rows(*, session: Session, version: ModelVersion, rows: list) -> Predictions:
+def predict_rows(
+    *, session: Session, version: ModelVersion, rows: list, max_rows: int = MAX_ROWS
+) -> Predictions:
     if not rows:
         raise ValidationFailed("Send at least one row.")
-    if len(rows) > MAX_ROWS:
-        raise ValidationFailed(f"At most {MAX_ROWS} rows per request.")
+    if len(rows) > max_rows:
+        raise ValidationFailed(f"At most {max_rows:,} rows per request.")
     saved = model_service.load(session=session, version=version)
     pre, model = saved.preprocessor, saved.model
     transformed = pre.transform_rows(rows)
@@ -78,13 +81,17 @@ def predict_rows(*, session: Session, version: ModelVersion, rows: list) -> Pred
     probabilities = None
     classes = list(version.classes) if version.classes is not None else None
     if valid:
-        predicted = model.predict(X)
+        if classes is not None and hasattr(model, "predict_proba"):
+            # One pass over the trees: predict() would compute the same probabilities again.
+            proba = model.predict_proba(X)
+            predicted = model.classes_[np.argmax(proba, axis=1)]
+            probabilities = [None] * len(rows)
+            for i, p in zip(valid, np.round(proba, 6).tolist(), strict=True):
+                probabilities[i] = p
+        else:
+            predicted = model.predict(X)
         for i, value in zip(valid, predicted.tolist(), strict=True):
             predictions[i] = _plain(value)
-        if classes is not None and hasattr(model, "predict_proba"):
-            probabilities = [None] * len(rows)
-            for i, p in zip(valid, model.predict_proba(X).tolist(), strict=True):
-                probabilities[i] = [round(float(v), 6) for v in p]
     row_errors = [e or None for e in errors]
     if not valid:
         details = [
@@ -115,7 +122,7 @@ def _missing(value) -> bool:
 def predict_csv(*, session: Session, version: ModelVersion, content: bytes) -> str:
     """The uploaded CSV with ``prediction`` (and ``probability_<class>``, ``error``) appended."""
     frame, rows = read_csv_rows(content)
-    result = predict_rows(session=session, version=version, rows=rows)
+    result = predict_rows(session=session, version=version, rows=rows, max_rows=MAX_CSV_ROWS)
     out = frame.copy()
     column = "cluster" if version.task == "clustering" else "prediction"
     out[column] = result.predictions
