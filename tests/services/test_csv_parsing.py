@@ -150,6 +150,13 @@ def test_a_file_without_header_gets_numbered_columns():
     assert frame.shape == (3, 3)
 
 
+def test_numbers_in_scientific_notation_are_data_not_a_header():
+    table = parse_csv(b"1.510000e+02,7.5E-01\n7.500000e+01,2.0e-01\n1.41e+02,3e+00\n")
+    assert table.options.header_row is None
+    assert table.frame.shape == (3, 2)
+    assert table.frame.iloc[0].tolist() == [151.0, 0.75]
+
+
 def test_trailing_delimiters_on_data_rows_are_tolerated():
     frame = parse("crlf_trailing_delimiter.csv").frame
     assert frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}

@@ -219,7 +219,7 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-_NUMBER_LIKE = re.compile(r"^[-+]?[\d.,\s\u00a0\u202f']*\d$")
+_NUMBER_LIKE = re.compile(r"^[-+]?[\d.,\s\u00a0\u202f']*\d([eE][-+]?\d+)?$")
 
 
 def detect_header_row(text: str, delimiter: str) -> int | None:
