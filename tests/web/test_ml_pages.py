@@ -87,6 +87,19 @@ def test_kmeans_run_page_live_then_results(app, client, logged_in):
     assert header == "age,annual_income_k,spending_score,cluster"
 
 
+def test_downloads_named_after_user_text_have_valid_headers(app, client, logged_in):
+    """A data set name in any script, or with quotes, must give a header servers can send."""
+    dataset_id = add_sample(app)
+    client.post(f"/datasets/{dataset_id}/rename", data={"name": '顧客 "データ"'})
+    run_id = start_run(app, client, dataset_id, k="3", features=["age", "spending_score"])
+    response = client.get(f"/runs/{run_id}/clusters.csv")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # WSGI servers write headers as Latin-1
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
+    assert "%E9%A1%A7%E5%AE%A2" in disposition  # 顧客, percent-encoded
+
+
 def test_unfinished_run_fragment_keeps_polling(app, client, logged_in, monkeypatch):
     monkeypatch.setattr(jobs.InProcessBackend, "submit", lambda self, run: None)
     dataset_id = add_sample(app)

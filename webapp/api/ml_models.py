@@ -20,6 +20,7 @@ from webapp.api.ml_schemas import (
 from webapp.api.routing import api_operation as _api_operation
 from webapp.api.routing import parse_json_body
 from webapp.db import get_session
+from webapp.downloads import attachment
 from webapp.errors import ValidationFailed
 from webapp.services import models as model_service
 from webapp.services import predictions as prediction_service
@@ -76,13 +77,7 @@ def delete_model(model_id: int):
 def download_model(model_id: int):
     """The model and its preprocessor; load it with `mlcore.persistence.loads`."""
     version = _version(model_id, with_file=True)
-    return Response(
-        version.file,
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{model_service.file_name(version)}"'
-        },
-    )
+    return attachment(version.file, model_service.file_name(version), "application/zip")
 
 
 def _predict_body(model):

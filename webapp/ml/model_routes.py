@@ -3,10 +3,11 @@ form built from its input schema and a batch CSV upload, download and delete."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.db import get_session
+from webapp.downloads import attachment
 from webapp.errors import AppError, ValidationFailed
 from webapp.ml import bp
 from webapp.services import models as model_service
@@ -93,24 +94,14 @@ def predict_csv(model_id: int):
         details = "; ".join(d["message"] for d in exc.details[:5])
         message = exc.message + (f" ({details})" if details else "")
         return _render_model(version, csv_error=message, status=exc.status)
-    stem = upload.filename.rsplit(".", 1)[0].replace('"', "") or "data"
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{stem}-predictions.csv"'},
-    )
+    stem = upload.filename.rsplit(".", 1)[0] or "data"
+    return attachment(text, f"{stem}-predictions.csv", "text/csv")
 
 
 @bp.get("/models/<int:model_id>/download")
 def download_model(model_id: int):
     version = _version(model_id, with_file=True)
-    return Response(
-        version.file,
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{model_service.file_name(version)}"'
-        },
-    )
+    return attachment(version.file, model_service.file_name(version), "application/zip")
 
 
 @bp.post("/models/<int:model_id>/delete")

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from webapp import jobs
 from webapp.db import get_session
+from webapp.downloads import attachment
 from webapp.errors import NotFound, ValidationFailed
 from webapp.ml import bp
 from webapp.ml.forms import settings_from_form
@@ -196,9 +197,4 @@ def run_clusters_csv(run_id: int):
     session = get_session()
     frame = dataset_service.load_dataframe(session=session, dataset=run.dataset)
     text = prediction_service.dataset_with_clusters(session=session, version=version, frame=frame)
-    filename = f"{run.dataset.name}-clusters.csv".replace('"', "")
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(text, f"{run.dataset.name}-clusters.csv", "text/csv")
