@@ -22,9 +22,13 @@ target_metadata = Base.metadata
 def _database_url() -> str:
     url = config.attributes.get("database_url")
     if url is None:
-        from webapp import create_app
+        from pathlib import Path
 
-        url = create_app().config["DATABASE_URL"]
+        from webapp.config import database_url, load_config
+
+        settings = load_config()
+        Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+        url = database_url(settings)
     return normalize_url(url)
 
 

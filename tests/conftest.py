@@ -65,9 +65,11 @@ def make_test_app(database_url: str, instance_path, **overrides):
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "REDIS_URL": None,
+        "INSTANCE_PATH": str(instance_path),
+        # Tests start the run sweeper themselves where they test it.
+        "RUN_SWEEP_SECONDS": 0,
     }
     config.update(overrides)
-    os.environ["INSTANCE_PATH"] = str(instance_path)
     return create_app(config)
 
 

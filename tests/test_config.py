@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import make_test_app
 from webapp.config import (
     DEFAULT_SECRET_KEY,
+    ROOT,
+    SETTINGS,
     ConfigError,
     check_production_secrets,
     derive_jwt_secret,
@@ -117,6 +119,41 @@ def test_database_url_defaults_to_sqlite_in_the_instance_folder(clean_env, tmp_p
 def test_create_app_derives_the_jwt_key_from_an_overridden_secret_key(clean_env, tmp_path):
     from webapp import create_app
 
-    clean_env.setenv("INSTANCE_PATH", str(tmp_path))
-    app = create_app({"SECRET_KEY": STRONG, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    app = create_app(
+        {
+            "SECRET_KEY": STRONG,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "INSTANCE_PATH": str(tmp_path),
+            "RUN_SWEEP_SECONDS": 0,
+        }
+    )
     assert app.config["JWT_SECRET_KEY"] == derive_jwt_secret(STRONG)
+
+
+def _readme_rows() -> list[tuple[str, str, str]]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| variable | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in table.strip().splitlines()[1:]:  # after the |---| line
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        rows.append(tuple(cells))
+    return rows
+
+
+def test_the_readme_table_is_the_list_of_settings():
+    expected = [(f"`{s.env}`", s.default_text, s.help) for s in SETTINGS]
+    assert _readme_rows() == expected
+
+
+def test_every_setting_lands_in_the_config(clean_env):
+    config = load_config({})
+    assert {s.config_key for s in SETTINGS} <= set(config)
+
+
+def test_nothing_but_the_config_module_reads_the_environment():
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "webapp").rglob("*.py")
+        if "os.environ" in path.read_text(encoding="utf-8") or "getenv(" in path.read_text()
+    ]
+    assert readers == ["webapp/config.py"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -19,9 +17,15 @@ DEMO_PASSWORD = "demo-password"
 
 def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
-    def seed_demo() -> None:
+    @click.option(
+        "--password",
+        envvar="DEMO_PASSWORD",
+        default=DEMO_PASSWORD,
+        show_default=True,
+        help="The demo account's password (when it is created).",
+    )
+    def seed_demo(password: str) -> None:
         """Create the demo account (once) and print its credentials."""
-        password = os.environ.get("DEMO_PASSWORD", DEMO_PASSWORD)
         session = get_session()
         user = session.scalar(select(User).where(User.username == DEMO_USERNAME))
         if user is None:
@@ -41,7 +45,6 @@ def register(app: Flask) -> None:
         from rq import Queue, SimpleWorker, Worker
 
         from webapp import jobs
-        from webapp.services.runs import reap_stale_runs
 
         url = current_app.config.get("REDIS_URL")
         if not url:
@@ -51,10 +54,8 @@ def register(app: Flask) -> None:
             )
         app_object = current_app._get_current_object()
         jobs.set_worker_app(app_object)
-        # Runs of workers that died while this one was down: fail them now, with the reason.
-        reap_stale_runs(session=get_session(), timeout_seconds=jobs.heartbeat_timeout(app_object))
         connection = Redis.from_url(url)
-        queue = Queue(jobs.queue_name(app_object), connection=connection)
+        queue = Queue(app_object.config["RQ_QUEUE"], connection=connection)
         worker_class = SimpleWorker if simple else Worker
         click.echo(f"Worker listening on queue '{queue.name}' ({url.rsplit('@', 1)[-1]}).")
         worker_class([queue], connection=connection).work(burst=burst, with_scheduler=False)

@@ -1,50 +1,205 @@
-"""Settings, read from the environment only (12-factor); tests pass overrides to create_app."""
+"""Settings, read from the environment only (12-factor); tests pass overrides to create_app.
+
+:data:`SETTINGS` is the one list of what can be set: :func:`load_config` reads it, and the
+README's configuration table documents it row for row (``tests/test_config.py`` compares
+the two, so a setting cannot be added to one and forgotten in the other). Nothing else in
+the app reads ``os.environ``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
 MIN_SECRET_LENGTH = 32
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(RuntimeError):
     """The configuration cannot be used (raised at start-up, with what to set)."""
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+def _text(raw: str) -> str:
+    return raw
 
 
-def load_config() -> dict:
-    """Return the app configuration from environment variables, with defaults for development."""
-    secret_key = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
-    return {
-        "APP_ENV": os.environ.get("APP_ENV", "development"),
-        "SECRET_KEY": secret_key,
-        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY") or derive_jwt_secret(secret_key),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "ACCESS_TOKEN_MINUTES": _int_env("ACCESS_TOKEN_MINUTES", 30),
-        "REFRESH_TOKEN_DAYS": _int_env("REFRESH_TOKEN_DAYS", 14),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "MAX_CONTENT_LENGTH": _int_env("MAX_UPLOAD_MB", 50) * 1024 * 1024,
-        "MAX_DATASET_ROWS": _int_env("MAX_DATASET_ROWS", 1_000_000),
-        "MAX_DATASET_COLUMNS": _int_env("MAX_DATASET_COLUMNS", 500),
-        "REMEMBER_COOKIE_DURATION": timedelta(days=_int_env("REMEMBER_DAYS", 30)),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-    }
+def _whole(raw: str) -> int:
+    return int(raw)
+
+
+def _number(raw: str) -> float:
+    return float(raw)
+
+
+def _optional(raw: str) -> str | None:
+    return raw or None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: where it lands in ``app.config`` and how it is read."""
+
+    env: str
+    default: object
+    help: str
+    key: str | None = None  # the app.config key, when it differs from ``env``
+    parse: Callable[[str], object] = _text
+    convert: Callable[[object], object] | None = None  # applied to the parsed value or default
+    shown: str | None = None  # the default as the README shows it (Markdown), if not the value
+
+    @property
+    def config_key(self) -> str:
+        return self.key or self.env
+
+    @property
+    def default_text(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        return "unset" if self.default is None else f"`{self.default}`"
+
+    def read(self, environ) -> object:
+        raw = environ.get(self.env)
+        if raw is None or (raw.strip() == "" and self.parse is not _optional):
+            value = self.default
+        else:
+            try:
+                value = self.parse(raw.strip())
+            except ValueError:
+                kind = {_whole: "a whole number", _number: "a number"}.get(self.parse, "valid")
+                raise ConfigError(f"{self.env} must be {kind}, got {raw!r}.") from None
+        return self.convert(value) if self.convert is not None and value is not None else value
+
+
+def _megabytes(value) -> int:
+    return int(value) * 1024 * 1024
+
+
+def _days(value) -> timedelta:
+    return timedelta(days=int(value))
+
+
+# The order is the README table's order.
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL; PostgreSQL as `postgresql+psycopg://user:pass@host/db` (`postgres://` "
+        "works too)",
+        parse=_optional,
+        shown="`sqlite:///instance/playground.db`",
+    ),
+    Setting(
+        "SECRET_KEY",
+        DEFAULT_SECRET_KEY,
+        "signs sessions and CSRF tokens; required (≥ 32 chars) when `APP_ENV=production`",
+        shown="a development placeholder",
+    ),
+    Setting(
+        "JWT_SECRET_KEY",
+        None,
+        "signs API tokens (HS256)",
+        parse=_optional,
+        shown="derived from `SECRET_KEY`",
+    ),
+    Setting(
+        "APP_ENV", "development", "`production` refuses to start with a default or short secret"
+    ),
+    Setting("ACCESS_TOKEN_MINUTES", 30, "access token lifetime", parse=_whole),
+    Setting("REFRESH_TOKEN_DAYS", 14, "refresh token lifetime", parse=_whole),
+    Setting(
+        "REMEMBER_DAYS",
+        30,
+        '"remember me" cookie lifetime',
+        key="REMEMBER_COOKIE_DURATION",
+        parse=_whole,
+        convert=_days,
+    ),
+    Setting(
+        "LOGIN_RATE_LIMIT",
+        "10 per minute",
+        "failed log-ins allowed per client (browser and API together)",
+    ),
+    Setting(
+        "MAX_UPLOAD_MB",
+        50,
+        "largest request body (CSV uploads answer 413 beyond it)",
+        key="MAX_CONTENT_LENGTH",
+        parse=_whole,
+        convert=_megabytes,
+    ),
+    Setting("MAX_DATASET_ROWS", 1_000_000, "most rows a data set may have", parse=_whole),
+    Setting("MAX_DATASET_COLUMNS", 500, "most columns a data set may have", parse=_whole),
+    Setting(
+        "REDIS_URL",
+        None,
+        "when set, training runs go to RQ on Redis and run in `flask worker` processes (`make "
+        "worker`), and rate limits are kept in Redis (shared by all web servers); unset, runs "
+        "execute in a pool inside the web process",
+        parse=_optional,
+    ),
+    Setting(
+        "JOBS_BACKEND",
+        "auto",
+        "`auto` (RQ when `REDIS_URL` is set, else in-process) or `inprocess` (never RQ)",
+    ),
+    Setting("JOB_WORKERS", 2, "threads of the in-process job pool", parse=_whole),
+    Setting("RQ_QUEUE", "playground", "RQ queue name"),
+    Setting(
+        "RUN_HEARTBEAT_SECONDS",
+        5,
+        "a running job stamps its run this often (seconds)",
+        parse=_number,
+    ),
+    Setting(
+        "RUN_HEARTBEAT_TIMEOUT",
+        60,
+        "a running run silent this long (seconds) is marked failed: its worker died",
+        parse=_number,
+    ),
+    Setting(
+        "RUN_SWEEP_SECONDS",
+        10,
+        "how often (seconds) every web server and worker fails runs whose worker died and "
+        "recovers runs lost by a restart (0: never)",
+        parse=_number,
+    ),
+    Setting(
+        "RUN_TIMEOUT_SECONDS", 3600, "longest a training run may take on RQ (seconds)", parse=_whole
+    ),
+    Setting(
+        "INSTANCE_PATH",
+        str(ROOT / "instance"),
+        "where the SQLite database and local files live",
+        shown="`./instance`",
+    ),
+)
+
+
+def load_config(environ=None) -> dict:
+    """The app configuration from ``environ`` (default: the process environment)."""
+    environ = os.environ if environ is None else environ
+    config = {setting.config_key: setting.read(environ) for setting in SETTINGS}
+    if config["JWT_SECRET_KEY"] is None:
+        config["JWT_SECRET_KEY"] = derive_jwt_secret(config["SECRET_KEY"])
+    config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+    )
+    return config
+
+
+def database_url(config: dict) -> str:
+    """``DATABASE_URL``, or the embedded SQLite database under ``INSTANCE_PATH``."""
+    return config.get("DATABASE_URL") or (
+        f"sqlite:///{Path(config['INSTANCE_PATH']).resolve() / 'playground.db'}"
+    )
 
 
 def derive_jwt_secret(secret_key: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -17,6 +18,35 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Ids are 32-bit INTEGER columns (SQLite and PostgreSQL): a larger id cannot exist, and
+# PostgreSQL answers a larger parameter with an error rather than "no row".
+MAX_ID = 2**31 - 1
+
+
+def _up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 1..``limit`` written without leading zeros."""
+    digits = str(limit)
+    parts = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(digits) - i - 1
+            parts.append(
+                f"{digits[:i]}[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else "")
+            )
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in our URLs: a database id, 1 to :data:`MAX_ID`; anything else is a 404
+    from routing, before a view or the database sees it. The range is in the pattern itself:
+    a value Werkzeug rejects only in ``to_python`` would turn into a 405 for the methods that
+    other rules of the same path allow."""
+
+    regex = _up_to(MAX_ID)
 
 
 class Base(DeclarativeBase):

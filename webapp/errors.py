@@ -39,10 +39,6 @@ class Unauthorized(AppError):
         self.headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
 
 
-class Forbidden(AppError):
-    status, code = 403, "forbidden"
-
-
 class NotFound(AppError):
     status, code = 404, "not_found"
 
@@ -61,6 +57,12 @@ class PayloadTooLarge(AppError):
 
 class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
+
+
+class ServiceUnavailable(AppError):
+    """Something the request needs (the job queue, the database) is not answering."""
+
+    status, code = 503, "service_unavailable"
 
 
 class ValidationFailed(AppError):

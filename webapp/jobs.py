@@ -2,12 +2,21 @@
 
 Either way the run's row is the source of truth (status, progress, heartbeat): the job body
 is :func:`execute`, which runs :func:`webapp.services.training.execute_run` while a
-heartbeat thread stamps the row every few seconds. A worker that dies stops the heartbeat,
-and :func:`webapp.services.runs.reap_stale_runs` then fails the run with a reason.
+heartbeat thread (the only writer of ``heartbeat_at``) stamps the row every few seconds.
 
-- In-process (``make run`` needs nothing else): ``JOB_WORKERS`` threads in the web
-  process. When the pool starts it fails the runs that earlier, now dead, processes of this
-  host had accepted ("the server restarted").
+Runs are kept honest by a **sweeper**, a daemon thread in every web server and worker process
+(``RUN_SWEEP_SECONDS``; its first pass runs at start-up), never by the pages that show them
+(a GET does not write). Each pass (:func:`sweep`):
+
+- fails running runs whose heartbeat stopped (the worker died), with the reason;
+- asks the backend to recover what a lost process left: the in-process pool re-submits runs
+  that a dead process of this host had queued and fails the ones it was running ("the server
+  restarted"); the RQ backend re-enqueues queued runs whose job vanished from Redis (a
+  restart without persistence) and fails those whose job died before it could start.
+
+Every change is a conditional UPDATE, so any number of sweepers may run side by side.
+
+- In-process (``make run`` needs nothing else): ``JOB_WORKERS`` threads in the web process.
 - RQ: :meth:`RQBackend.submit` enqueues :func:`run_rq_job` on ``RQ_QUEUE``; ``flask worker``
   (or ``rq worker``) processes execute it with the same code.
 """
@@ -20,36 +29,31 @@ import os
 import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from webapp.db import get_engine, get_session, utcnow
+from webapp.models import Run
+from webapp.services import runs as run_service
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUEUE = "playground"
 HOST = socket.gethostname()
-
-
-def setting(app: Flask, name: str, default):
-    """A job setting: the app config (tests), else the environment, else ``default``."""
-    value = app.config.get(name)
-    if value is None:
-        value = os.environ.get(name) or default
-    return value
-
-
-def heartbeat_interval(app: Flask) -> float:
-    return float(setting(app, "RUN_HEARTBEAT_SECONDS", 5))
+# A queued run younger than this may not be on the queue yet (its row is committed first).
+LOST_JOB_GRACE = timedelta(seconds=30)
+JOB_DIED_BEFORE_START = (
+    "The job could not run: the worker failed before training started (the details are in "
+    "its log). Retry the run."
+)
 
 
 def heartbeat_timeout(app: Flask) -> float:
     """How long without a heartbeat before a running run counts as dead."""
-    return float(setting(app, "RUN_HEARTBEAT_TIMEOUT", 60))
-
-
-def queue_name(app: Flask) -> str:
-    return str(setting(app, "RQ_QUEUE", DEFAULT_QUEUE))
+    return float(app.config["RUN_HEARTBEAT_TIMEOUT"])
 
 
 def execute(app: Flask, run_id: int, worker: str) -> str | None:
@@ -64,12 +68,10 @@ def execute(app: Flask, run_id: int, worker: str) -> str | None:
             from webapp.services import training
 
             return training.execute_run(session=get_session(), run_id=run_id, worker=worker)
-        except Exception as exc:  # the job could not even start: never leave the run queued
+        except Exception:  # the job could not even start: never leave the run queued
             log.exception("The job of run %s crashed", run_id)
-            from webapp.services.runs import _finish
-
             get_session().rollback()
-            _finish(get_session(), run_id, "failed", error=f"The job could not run: {exc}")
+            run_service.finish_run(get_session(), run_id, "failed", error=JOB_DIED_BEFORE_START)
             return "failed"
         finally:
             stop.set()
@@ -77,11 +79,7 @@ def execute(app: Flask, run_id: int, worker: str) -> str | None:
 
 
 def _heartbeat(app: Flask, run_id: int, stop: threading.Event) -> None:
-    from sqlalchemy import update
-
-    from webapp.models import Run
-
-    interval = heartbeat_interval(app)
+    interval = float(app.config["RUN_HEARTBEAT_SECONDS"])
     with app.app_context():
         session = get_session()
         while not stop.wait(interval):
@@ -104,28 +102,18 @@ class InProcessBackend:
 
     def __init__(self, app: Flask, workers: int = 2):
         self.app = app
+        self.workers = workers
         self.worker = f"inprocess:{HOST}:{os.getpid()}"
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
         self._futures: set[Future] = set()
         self._lock = threading.Lock()
-        self._recovered = False
 
-    def recover(self) -> None:
-        """Once per pool: fail the runs left behind by dead processes of this host."""
-        if self._recovered:
-            return
-        self._recovered = True
-        from webapp.services.runs import fail_orphaned_runs
-
-        with self.app.app_context():
-            count = fail_orphaned_runs(session=get_session(), host=HOST, current_pid=os.getpid())
-        if count:
-            log.warning("Failed %d run(s) left behind by a previous server process", count)
-
-    def submit(self, run) -> None:
-        self.recover()
+    def submit(self, run: Run) -> None:
         run.worker = self.worker  # the caller commits; recovery after a restart needs it
-        future = self._pool.submit(execute, self.app, run.id, self.worker)
+        self._start(run.id)
+
+    def _start(self, run_id: int) -> None:
+        future = self._pool.submit(execute, self.app, run_id, self.worker)
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(self._done)
@@ -136,21 +124,58 @@ class InProcessBackend:
         if future.exception() is not None:
             log.error("A run job crashed", exc_info=future.exception())
 
-    def cancel(self, run) -> None:
+    def cancel(self, run: Run) -> None:
         """Nothing to do: the job sees the run is no longer queued and skips it."""
+
+    def recover(self, session: Session) -> int:
+        """Take over the runs of this host's dead processes: queued ones run here, running
+        ones failed (their work is lost). Returns how many runs changed."""
+        prefix = f"inprocess:{HOST}:"
+        rows = session.execute(
+            select(Run.id, Run.status, Run.worker).where(
+                Run.status.in_(("queued", "running")), Run.worker.startswith(prefix)
+            )
+        ).all()
+        changed = 0
+        for run_id, status, worker in rows:
+            pid = worker[len(prefix) :]
+            if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+                continue
+            if status == "running":
+                changed += run_service.finish_run(
+                    session, run_id, "failed", error=run_service.SERVER_RESTARTED,
+                    only_from=("running",),
+                )  # fmt: skip
+            elif run_service.take_over(session, run_id, old=worker, new=self.worker):
+                self._start(run_id)
+                changed += 1
+        return changed
+
+    def worker_count(self) -> int:
+        return self.workers
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """Wait until every submitted job has finished (tests, shutdown)."""
         with self._lock:
             pending = set(self._futures)
-        done, not_done = wait(pending, timeout=timeout)
+        _, not_done = wait(pending, timeout=timeout)
         return not not_done
 
     def status(self) -> dict:
-        return {"backend": self.name, "workers": self._pool._max_workers}
+        return {"backend": self.name, "workers": self.workers}
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RQBackend:
@@ -158,7 +183,7 @@ class RQBackend:
 
     name = "rq"
 
-    def __init__(self, app: Flask, url: str, queue_name: str = DEFAULT_QUEUE):
+    def __init__(self, app: Flask, url: str, queue_name: str):
         from redis import Redis
         from rq import Queue
 
@@ -166,31 +191,61 @@ class RQBackend:
         self.connection = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
         self.queue = Queue(queue_name, connection=self.connection)
 
-    def recover(self) -> None:
-        """Dead RQ workers are found by the heartbeat reaper, not at start-up."""
+    @staticmethod
+    def job_id(run_id: int) -> str:
+        return f"run-{run_id}"
 
-    def submit(self, run) -> None:
-        timeout = int(setting(self.app, "RUN_TIMEOUT_SECONDS", 3600))
+    def submit(self, run: Run) -> None:
+        self._enqueue(run.id)
+
+    def _enqueue(self, run_id: int) -> None:
         self.queue.enqueue(
             run_rq_job,
-            run.id,
-            job_id=f"run-{run.id}",
-            job_timeout=timeout,
+            run_id,
+            job_id=self.job_id(run_id),
+            job_timeout=int(self.app.config["RUN_TIMEOUT_SECONDS"]),
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
-            description=f"Training run {run.id}",
+            description=f"Training run {run_id}",
         )
 
-    def cancel(self, run) -> None:
+    def cancel(self, run: Run) -> None:
         """Drop the queued job from Redis too (best effort: the run row is what counts)."""
         from rq.job import Job
 
         try:
-            Job.fetch(f"run-{run.id}", connection=self.connection).cancel()
+            Job.fetch(self.job_id(run.id), connection=self.connection).cancel()
         except Exception:
             log.info("Could not cancel the RQ job of run %s", run.id, exc_info=True)
 
+    def recover(self, session: Session) -> int:
+        """Queued runs whose job is gone from Redis are enqueued again; those whose job died
+        before it could claim the run are failed. Returns how many runs changed."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        cutoff = utcnow() - LOST_JOB_GRACE
+        queued = session.scalars(
+            select(Run.id).where(Run.status == "queued", Run.created_at < cutoff)
+        ).all()
+        changed = 0
+        for run_id in queued:
+            try:
+                state = Job.fetch(self.job_id(run_id), connection=self.connection).get_status()
+            except NoSuchJobError:
+                state = None
+            if state is None:
+                log.warning("The job of queued run %s was lost from Redis: enqueued again", run_id)
+                self._enqueue(run_id)
+                changed += 1
+            elif state in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+                changed += run_service.finish_run(
+                    session, run_id, "failed", error=JOB_DIED_BEFORE_START, only_from=("queued",)
+                )
+        return changed
+
     def worker_count(self) -> int | None:
+        """RQ workers listening on our queue (None when Redis cannot say)."""
         from rq import Worker
 
         try:
@@ -220,11 +275,68 @@ _create_lock = threading.Lock()
 
 def _create(app: Flask):
     url = app.config.get("REDIS_URL")
-    if url and setting(app, "JOBS_BACKEND", "auto") != "inprocess":
-        return RQBackend(app, url, queue_name(app))
-    backend = InProcessBackend(app, int(setting(app, "JOB_WORKERS", 2)))
+    if url and app.config["JOBS_BACKEND"] != "inprocess":
+        return RQBackend(app, url, app.config["RQ_QUEUE"])
+    backend = InProcessBackend(app, int(app.config["JOB_WORKERS"]))
     atexit.register(backend.shutdown)
     return backend
+
+
+# -- the sweeper -----------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    dead: int = 0  # running runs failed for a silent heartbeat
+    recovered: int = 0  # runs the backend re-submitted, re-enqueued or failed
+
+
+def sweep(app: Flask) -> SweepReport:
+    """One pass over the runs that need a hand (see the module docstring)."""
+    with app.app_context():
+        session = get_session()
+        report = SweepReport()
+        report.dead = run_service.reap_stale_runs(
+            session=session, timeout_seconds=heartbeat_timeout(app)
+        )
+        report.recovered = get_backend(app).recover(session)
+        if report.dead or report.recovered:
+            log.warning(
+                "Run sweep: %d run(s) with a dead worker failed, %d lost run(s) recovered",
+                report.dead,
+                report.recovered,
+            )
+        return report
+
+
+def start_sweeper(app: Flask) -> threading.Thread | None:
+    """Sweep now and then every ``RUN_SWEEP_SECONDS`` in a daemon thread (once per app)."""
+    interval = float(app.config["RUN_SWEEP_SECONDS"])
+    if interval <= 0 or app.extensions.get("jobs_sweeper") is not None:
+        return None
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            try:
+                sweep(app)
+            except Exception:  # the database or Redis is down: try again next time
+                log.warning("Run sweep failed; retrying in %g s", interval, exc_info=True)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=loop, name="run-sweeper", daemon=True)
+    thread.stop = stop  # type: ignore[attr-defined]
+    app.extensions["jobs_sweeper"] = thread
+    thread.start()
+    return thread
+
+
+def stop_sweeper(app: Flask) -> None:
+    thread = app.extensions.pop("jobs_sweeper", None)
+    if thread is not None:
+        thread.stop.set()
+        thread.join(timeout=10)
 
 
 # -- the RQ side -----------------------------------------------------------------------------

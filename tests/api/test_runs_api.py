@@ -210,6 +210,7 @@ def test_stale_heartbeat_fails_the_run(app, client, user_headers, clustering, mo
         row = session.get(Run, run["id"])
         row.status, row.heartbeat_at = "running", utcnow() - timedelta(minutes=5)
         session.commit()
+    assert jobs.sweep(app).dead == 1  # nobody needs to look at the run
     got = client.get(f"/api/v1/runs/{run['id']}", headers=user_headers).get_json()
     assert got["status"] == "failed"
     assert "stopped responding" in got["error"]
@@ -227,6 +228,9 @@ def test_in_process_start_up_fails_runs_of_a_dead_process(app, client, user_head
         row.status, row.worker = "running", f"inprocess:{jobs.HOST}:999999999"
         session.commit()
     app.extensions.pop("jobs", None)  # a new process: its pool starts afresh
+    app.config["RUN_SWEEP_SECONDS"] = 30
+    jobs.start_sweeper(app)  # as create_app does at start-up: the first pass runs at once
+    jobs.stop_sweeper(app)  # and is waited for here
     got = client.get(f"/api/v1/runs/{run['id']}", headers=user_headers).get_json()
     assert got["status"] == "failed"
     assert "server restarted" in got["error"]

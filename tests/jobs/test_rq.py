@@ -126,3 +126,48 @@ def test_flask_worker_burst_subprocess(app, client, user_headers, database_url):
     assert f"Worker listening on queue '{QUEUE}'" in result.stdout
     final = client.get(f"/api/v1/runs/{run['id']}", headers=user_headers).get_json()
     assert final["status"] == "succeeded", (final["error"], result.stderr[-3000:])
+
+
+def _age(app, run_id: int, seconds: float = 120) -> None:
+    """Make a run look queued for a while (the sweeper leaves fresh runs alone)."""
+    from datetime import timedelta
+
+    from webapp.db import get_session, utcnow
+    from webapp.models import Run
+
+    with app.app_context():
+        session = get_session()
+        session.get(Run, run_id).created_at = utcnow() - timedelta(seconds=seconds)
+        session.commit()
+
+
+def test_a_queued_run_whose_job_vanished_from_redis_is_enqueued_again(app, client, user_headers):
+    """Redis restarted without persistence: the run is queued again by the sweeper, with
+    nobody looking at it, and a worker then runs it."""
+    dataset = upload(client, user_headers, "sample_data.csv")
+    run = start(client, user_headers, dataset_id=dataset["id"], algorithm="kmeans").get_json()
+    backend = jobs.get_backend(app)
+    backend.connection.delete(f"rq:job:run-{run['id']}", backend.queue.key)
+    assert backend.queue.count == 0
+    assert jobs.sweep(app).recovered == 0  # too fresh: its job may still be on its way
+    _age(app, run["id"])
+    assert jobs.sweep(app).recovered == 1
+    assert backend.queue.count == 1
+    run_worker(app)
+    done = client.get(f"/api/v1/runs/{run['id']}", headers=user_headers).get_json()
+    assert done["status"] == "succeeded", done["error"]
+
+
+def test_a_queued_run_whose_job_died_before_starting_is_failed(app, client, user_headers):
+    from rq.job import Job, JobStatus
+
+    dataset = upload(client, user_headers, "sample_data.csv")
+    run = start(client, user_headers, dataset_id=dataset["id"], algorithm="kmeans").get_json()
+    backend = jobs.get_backend(app)
+    job = Job.fetch(f"run-{run['id']}", connection=backend.connection)
+    job.set_status(JobStatus.FAILED)
+    _age(app, run["id"])
+    assert jobs.sweep(app).recovered == 1
+    final = client.get(f"/api/v1/runs/{run['id']}", headers=user_headers).get_json()
+    assert final["status"] == "failed" and "could not run" in final["error"]
+    assert "Error" not in final["error"]  # no internals, just what to do

@@ -13,6 +13,7 @@ from webapp.db import get_session
 from webapp.errors import NotFound, PayloadTooLarge, ValidationFailed
 from webapp.models import Dataset, DatasetFile, User
 from webapp.services import datasets as service
+from webapp.services.ownership import get_owned
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
 LIMITS = service.DatasetLimits(max_rows=1000, max_columns=50)
@@ -111,17 +112,6 @@ def test_name_too_long_stores_nothing(ctx, alice):
     assert counts(ctx) == (0, 0)
 
 
-def test_get_is_owner_scoped(ctx, alice, mallory):
-    dataset = upload(ctx, alice)
-    assert service.get_dataset(session=ctx, user=alice, dataset_id=dataset.id) is dataset
-    with pytest.raises(NotFound):
-        service.get_dataset(session=ctx, user=mallory, dataset_id=dataset.id)
-    with pytest.raises(NotFound):
-        service.get_dataset(session=ctx, user=alice, dataset_id=dataset.id + 1000)
-    with pytest.raises(NotFound):
-        service.get_dataset(session=ctx, user=alice, dataset_id=2**63)
-
-
 def test_list_and_count_are_owner_scoped_newest_first(ctx, alice, mallory):
     first = upload(ctx, alice, name="pipe.csv")
     second = upload(ctx, alice, name="dates.csv")
@@ -161,7 +151,7 @@ def test_failed_reparse_leaves_the_dataset_unchanged(ctx, alice):
     with pytest.raises(ValidationFailed):
         service.reparse_dataset(session=ctx, dataset=dataset, overrides={"encoding": "utf-8"})
     ctx.rollback()
-    again = service.get_dataset(session=ctx, user=alice, dataset_id=dataset.id)
+    again = get_owned(ctx, Dataset, dataset.id, alice)
     assert (again.parse_options, again.n_rows, again.profile) == before
 
 
@@ -208,7 +198,7 @@ def test_load_dataframe_reads_from_the_database_on_a_cache_miss(ctx, alice):
     expected = service.load_dataframe(session=ctx, dataset=dataset)
     service.clear_cache()
     ctx.expunge_all()
-    fresh = service.get_dataset(session=ctx, user=alice, dataset_id=dataset.id)
+    fresh = get_owned(ctx, Dataset, dataset.id, alice)
     pd.testing.assert_frame_equal(service.load_dataframe(session=ctx, dataset=fresh), expected)
 
 

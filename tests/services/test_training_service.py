@@ -134,7 +134,7 @@ def test_start_up_recovery_fails_only_dead_processes_of_this_host(ctx):
     for run, worker in zip(runs, workers, strict=True):
         run.worker, run.status = worker, "running"
     session.commit()
-    count = run_service.fail_orphaned_runs(session=session, host=jobs.HOST, current_pid=os.getpid())
+    count = jobs.get_backend().recover(session)
     assert count == 1
     session.expire_all()
     assert [session.get(Run, r.id).status for r in runs] == [
@@ -171,3 +171,37 @@ def test_clean_makes_plain_json():
 
     cleaned = training._clean({"a": np.float64(1.5), "b": [math.nan, np.int64(2)], 3: math.inf})
     assert cleaned == {"a": 1.5, "b": [None, 2], "3": None}
+
+
+def test_recovery_runs_the_queued_runs_of_a_dead_process_here(app, ctx):
+    """The server restarted with runs waiting in its old pool: the new pool runs them."""
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+    run.worker = f"inprocess:{jobs.HOST}:999999999"
+    session.commit()
+    backend = jobs.get_backend(app)
+    assert backend.recover(session) == 1
+    assert backend.wait_idle(60)
+    session.expire_all()
+    again = session.get(Run, run.id)
+    assert again.status == "succeeded" and again.worker == backend.worker
+    assert backend.recover(session) == 0
+
+
+def test_the_sweeper_fails_a_dead_workers_run_with_nobody_watching(app, ctx):
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+    run.status, run.heartbeat_at = "running", utcnow() - timedelta(seconds=120)
+    session.commit()
+    app.config.update(RUN_SWEEP_SECONDS=0.05, RUN_HEARTBEAT_TIMEOUT=60)
+    jobs.start_sweeper(app)
+    try:
+        deadline = time.monotonic() + 30
+        while session.scalar(select(Run.status).where(Run.id == run.id)) != "failed":
+            session.commit()  # end the read, so the next one sees the sweeper's write
+            assert time.monotonic() < deadline, "the sweeper never failed the run"
+            time.sleep(0.05)
+    finally:
+        jobs.stop_sweeper(app)
+    session.expire_all()
+    assert "stopped responding" in session.get(Run, run.id).error

@@ -8,7 +8,9 @@ from webapp.api.routing import api_operation as _api_operation
 from webapp.api.schemas import PageQuery
 from webapp.api.task_schemas import BoardCreate, BoardPage, BoardPublic, BoardUpdate, TaskCounts
 from webapp.db import get_session
+from webapp.models import Board
 from webapp.services import boards as board_service
+from webapp.web import owned
 
 
 def api_operation(rule, method, **kwargs):
@@ -23,12 +25,6 @@ def _public(boards) -> list[BoardPublic]:
         )
         for board in boards
     ]
-
-
-def _board(board_id: int):
-    return board_service.get_board(
-        session=get_session(), user=current_api_user(), board_id=board_id
-    )
 
 
 @api_operation("/boards", "GET", summary="List boards", query=PageQuery, response=BoardPage)
@@ -60,7 +56,7 @@ def create_board(body: BoardCreate):
 @api_operation("/boards/<int:board_id>", "GET", summary="Get a board", response=BoardPublic)
 def get_board(board_id: int):
     """One board with its task counts per status."""
-    return _public([_board(board_id)])[0]
+    return _public([owned(Board, board_id)])[0]
 
 
 @api_operation(
@@ -72,7 +68,10 @@ def get_board(board_id: int):
 )
 def update_board(board_id: int, body: BoardUpdate):
     board = board_service.update_board(
-        session=get_session(), board=_board(board_id), name=body.name, description=body.description
+        session=get_session(),
+        board=owned(Board, board_id),
+        name=body.name,
+        description=body.description,
     )
     return _public([board])[0]
 
@@ -80,5 +79,5 @@ def update_board(board_id: int, body: BoardUpdate):
 @api_operation("/boards/<int:board_id>", "DELETE", summary="Delete a board", status=204)
 def delete_board(board_id: int):
     """Delete the board and all its tasks."""
-    board_service.delete_board(session=get_session(), board=_board(board_id))
+    board_service.delete_board(session=get_session(), board=owned(Board, board_id))
     return None

@@ -21,7 +21,10 @@ from webapp.api.routing import validation_details
 from webapp.api.schemas import PageQuery
 from webapp.db import get_session
 from webapp.errors import UnsupportedMediaType, ValidationFailed, field_error
+from webapp.models import Dataset
 from webapp.services import datasets as dataset_service
+from webapp.services.datasets import DETAILS
+from webapp.web import owned
 
 _OPTION_FIELDS = ("encoding", "delimiter", "decimal", "header_row")
 _UPLOAD_CONTENT = {
@@ -59,15 +62,6 @@ def api_operation(rule, method, **kwargs):
 
 def _limits() -> dataset_service.DatasetLimits:
     return dataset_service.DatasetLimits.from_config(current_app.config)
-
-
-def _dataset(dataset_id: int, *, with_profile=True):
-    return dataset_service.get_dataset(
-        session=get_session(),
-        user=current_api_user(),
-        dataset_id=dataset_id,
-        with_profile=with_profile,
-    )
 
 
 def _form_options() -> dict:
@@ -140,7 +134,7 @@ def list_datasets(query: PageQuery):
 )
 def get_dataset(dataset_id: int):
     """One data set with its parse options and the profile of every column."""
-    return DatasetPublic.of(_dataset(dataset_id))
+    return DatasetPublic.of(owned(Dataset, dataset_id, load=DETAILS))
 
 
 @api_operation(
@@ -152,7 +146,7 @@ def get_dataset(dataset_id: int):
 )
 def update_dataset(dataset_id: int, body: DatasetUpdate):
     dataset = dataset_service.rename_dataset(
-        session=get_session(), dataset=_dataset(dataset_id), name=body.name
+        session=get_session(), dataset=owned(Dataset, dataset_id, load=DETAILS), name=body.name
     )
     return DatasetPublic.of(dataset)
 
@@ -160,9 +154,7 @@ def update_dataset(dataset_id: int, body: DatasetUpdate):
 @api_operation("/datasets/<int:dataset_id>", "DELETE", summary="Delete a data set", status=204)
 def delete_dataset(dataset_id: int):
     """Delete the data set and its stored file."""
-    dataset_service.delete_dataset(
-        session=get_session(), dataset=_dataset(dataset_id, with_profile=False)
-    )
+    dataset_service.delete_dataset(session=get_session(), dataset=owned(Dataset, dataset_id))
     return None
 
 
@@ -175,7 +167,7 @@ def delete_dataset(dataset_id: int):
 )
 def preview_dataset(dataset_id: int, query: PreviewQuery):
     """The first ``limit`` rows (at most 100) as parsed; missing values are ``null``."""
-    dataset = _dataset(dataset_id)
+    dataset = owned(Dataset, dataset_id, load=DETAILS)
     preview = dataset.preview or {"columns": [], "rows": []}
     return DatasetPreview(
         columns=preview["columns"],
@@ -199,7 +191,7 @@ def reparse_dataset(dataset_id: int, body: DatasetParseRequest):
     data set is unchanged."""
     dataset = dataset_service.reparse_dataset(
         session=get_session(),
-        dataset=_dataset(dataset_id),
+        dataset=owned(Dataset, dataset_id, load=DETAILS),
         overrides=body.overrides(),
         limits=_limits(),
     )

@@ -22,20 +22,16 @@ from webapp.api.routing import parse_json_body
 from webapp.db import get_session
 from webapp.downloads import attachment
 from webapp.errors import ValidationFailed
+from webapp.models import ModelVersion
 from webapp.services import models as model_service
 from webapp.services import predictions as prediction_service
+from webapp.web import owned
 
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 
 
 def api_operation(rule, method, **kwargs):
     return _api_operation(bp, rule, method, tags=["models"], **kwargs)
-
-
-def _version(model_id: int, **kwargs):
-    return model_service.get_version(
-        session=get_session(), user=current_api_user(), model_id=model_id, **kwargs
-    )
 
 
 @api_operation("/models", "GET", summary="List models", query=ModelQuery, response=ModelPage)
@@ -54,12 +50,12 @@ def list_models(query: ModelQuery):
 @api_operation("/models/<int:model_id>", "GET", summary="Get a model", response=ModelPublic)
 def get_model(model_id: int):
     """The model, with its metrics and the input schema a prediction row must follow."""
-    return ModelPublic.model_validate(_version(model_id))
+    return ModelPublic.model_validate(owned(ModelVersion, model_id))
 
 
 @api_operation("/models/<int:model_id>", "DELETE", summary="Delete a model", status=204)
 def delete_model(model_id: int):
-    model_service.delete_version(session=get_session(), version=_version(model_id))
+    model_service.delete_version(session=get_session(), version=owned(ModelVersion, model_id))
     return None
 
 
@@ -76,7 +72,7 @@ def delete_model(model_id: int):
 )
 def download_model(model_id: int):
     """The model and its preprocessor; load it with `mlcore.persistence.loads`."""
-    version = _version(model_id, with_file=True)
+    version = owned(ModelVersion, model_id, load=(ModelVersion.file,))
     return attachment(version.file, model_service.file_name(version), "application/zip")
 
 
@@ -115,7 +111,7 @@ def predict(model_id: int, body: PredictRequest | None):
     """Predict with JSON `{"rows": [{"column": value, ...}, ...]}` or a CSV body
     (`Content-Type: text/csv`). A bad row (missing column, wrong type, unseen category)
     gets its own error and the other rows are still answered; 422 if no row can be."""
-    version = _version(model_id)
+    version = owned(ModelVersion, model_id)
     session = get_session()
     if body is None:
         content = request.get_data()

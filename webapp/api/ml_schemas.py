@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.api.schemas import ApiModel, Page, PageQuery
+from webapp.db import MAX_ID
 from webapp.services import runs as run_service
 
 Algorithm = Literal["kmeans", "decision_tree", "random_forest"]
@@ -48,7 +49,7 @@ class RunCreate(ApiModel):
         },
     )
 
-    dataset_id: int = Field(ge=1, le=run_service.MAX_ID)
+    dataset_id: int = Field(ge=1, le=MAX_ID)
     algorithm: Algorithm
     target: str | None = Field(default=None, max_length=255)
     features: list[str] | None = Field(
@@ -61,7 +62,7 @@ class RunCreate(ApiModel):
         le=run_service.TEST_SIZE_RANGE[1],
         description="Fraction of rows held out to measure the model.",
     )
-    random_state: int = Field(default=42, ge=0, le=run_service.MAX_ID)
+    random_state: int = Field(default=42, ge=0, le=MAX_ID)
     task: Literal["classification", "regression"] | None = Field(
         default=None, description="Trees and forests: override the guess from the target's type."
     )

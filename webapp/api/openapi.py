@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, TypeAdapter
 
-from webapp.api.routing import MAX_PATH_INT, OPERATIONS, Operation, openapi_path
+from webapp.api.routing import OPERATIONS, Operation, openapi_path
+from webapp.db import MAX_ID
 
 REF = "#/components/schemas/{model}"
 _COMMON_ERRORS = {
@@ -56,7 +57,7 @@ _ERROR_HEADERS = {
     },
 }
 _PATH_TYPES = {
-    "int": {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT},
+    "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "string": {"type": "string"},
     "path": {"type": "string"},
 }

@@ -19,11 +19,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from webapp.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
-
-# Largest id a database column can hold (SQLite INTEGER, PostgreSQL BIGINT); <int:...> path
-# parameters beyond it are a 404 instead of a driver overflow (a 500).
-MAX_PATH_INT = 2**63 - 1
+from webapp.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 
 
 @dataclass
@@ -149,8 +145,6 @@ def api_operation(
         def wrapper(**path_args):
             if auth:
                 g.api_user = authenticate_request()
-            if any(isinstance(v, int) and v > MAX_PATH_INT for v in path_args.values()):
-                raise NotFound("No such object.")  # beyond any id the database can hold
             kwargs = dict(path_args)
             if body is not None:
                 kwargs["body"] = (body_parser or parse_json_body)(body)

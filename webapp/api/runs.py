@@ -3,7 +3,7 @@ retry, and the run's plots as PNG."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, url_for
+from flask import Response, url_for
 
 from webapp import jobs
 from webapp.api import bp
@@ -14,6 +14,7 @@ from webapp.db import get_session
 from webapp.models import Run
 from webapp.services import plots as plot_service
 from webapp.services import runs as run_service
+from webapp.web import owned
 
 PNG_RESPONSE = {
     "200": {
@@ -38,17 +39,6 @@ def public(run: Run) -> RunPublic:
         for name in plot_service.available(run)
     ]
     return data
-
-
-def _run(run_id: int, **kwargs) -> Run:
-    session = get_session()
-    jobs.get_backend().recover()
-    run = run_service.get_run(session=session, user=current_api_user(), run_id=run_id, **kwargs)
-    if run.status == "running":
-        timeout = jobs.heartbeat_timeout(current_app)
-        if run_service.reap_stale_runs(session=session, timeout_seconds=timeout, run_ids=[run.id]):
-            session.refresh(run)
-    return run
 
 
 @api_operation(
@@ -79,12 +69,8 @@ def create_run(body: RunCreate):
 @api_operation("/runs", "GET", summary="List runs", query=RunQuery, response=RunPage)
 def list_runs(query: RunQuery):
     """The caller's runs, newest first; `?status=` filters."""
-    session = get_session()
-    run_service.reap_stale_runs(
-        session=session, timeout_seconds=jobs.heartbeat_timeout(current_app)
-    )
     runs, total = run_service.list_runs(
-        session=session,
+        session=get_session(),
         user=current_api_user(),
         limit=query.limit,
         offset=query.offset,
@@ -98,7 +84,7 @@ def list_runs(query: RunQuery):
 def get_run(run_id: int):
     """The run's status, progress (0–1), metrics, error and, once it succeeded, its model
     and plots. A run whose worker died is reported failed with the reason."""
-    return public(_run(run_id))
+    return public(owned(Run, run_id))
 
 
 @api_operation("/runs/<int:run_id>/cancel", "POST", summary="Cancel a run", response=RunPublic)
@@ -106,7 +92,7 @@ def cancel_run(run_id: int):
     """A queued run is cancelled at once; a running one stops at its next progress report
     (the answer then still says `running`, with `stage` "Cancelling…"). A finished run is
     left as it is."""
-    run = _run(run_id)
+    run = owned(Run, run_id)
     backend = jobs.get_backend()
     return public(run_service.cancel_run(session=get_session(), run=run, on_cancel=backend.cancel))
 
@@ -121,7 +107,7 @@ def cancel_run(run_id: int):
 )
 def retry_run(run_id: int):
     """Start a new run with the same settings (the old one is kept)."""
-    run = _run(run_id)
+    run = owned(Run, run_id)
     new = run_service.retry_run(
         session=get_session(), user=current_api_user(), run=run, submit=jobs.get_backend().submit
     )
@@ -137,7 +123,7 @@ def retry_run(run_id: int):
 def run_plot(run_id: int, name: str):
     """Names are listed in the run's `plots` (e.g. `clusters`, `elbow`, `confusion_matrix`,
     `feature_importances`, `tree`, `predicted_vs_actual`)."""
-    run = _run(run_id, with_results=True)
+    run = owned(Run, run_id, load=(Run.results,))
     png = plot_service.render(run, name)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"

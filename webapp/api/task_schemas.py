@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from webapp.api.schemas import ApiModel, Page, PageQuery
+from webapp.db import MAX_ID
 from webapp.services import boards as board_service
 from webapp.services import tasks as task_service
 
@@ -208,7 +209,7 @@ class TaskCreate(ApiModel):
     board_id: int | None = Field(
         default=None,
         ge=1,
-        le=board_service.MAX_ID,
+        le=MAX_ID,
         description="Default: the user's default board.",
     )
 
@@ -235,7 +236,7 @@ class TaskUpdate(ApiModel):
     board_id: int = Field(
         default=None,
         ge=1,
-        le=board_service.MAX_ID,
+        le=MAX_ID,
         description="Move it to this board (last in its column).",
     )
 
@@ -252,7 +253,7 @@ class TaskMove(ApiModel):
 
 
 class TaskQuery(PageQuery):
-    board_id: int | None = Field(default=None, ge=1, le=board_service.MAX_ID)
+    board_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: Annotated[list[Status] | None, BeforeValidator(_as_list)] = Field(
         default=None, description="Repeat to match any of several statuses."
     )

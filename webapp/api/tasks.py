@@ -25,6 +25,7 @@ from webapp.api.task_schemas import (
 from webapp.db import get_session
 from webapp.models import Task
 from webapp.services import tasks as task_service
+from webapp.web import owned
 
 REF = "#/components/schemas/{}"
 ETAG_HEADER = {
@@ -63,10 +64,6 @@ def _respond(task: Task, status: int = 200):
     response.status_code = status
     response.headers["ETag"] = etag(task)
     return response
-
-
-def _task(task_id: int) -> Task:
-    return task_service.get_task(session=get_session(), user=current_api_user(), task_id=task_id)
 
 
 def _if_match(task: Task) -> int | None:
@@ -143,7 +140,7 @@ def list_tasks(query: TaskQuery):
     extra_responses=_with_etag(200, "The task."),
 )
 def get_task(task_id: int):
-    return _respond(_task(task_id))
+    return _respond(owned(Task, task_id))
 
 
 @api_operation(
@@ -157,7 +154,7 @@ def get_task(task_id: int):
     description=TaskReplace.__doc__.strip() + IF_MATCH_NOTE,
 )
 def replace_task(task_id: int, body: TaskReplace):
-    task = _task(task_id)
+    task = owned(Task, task_id)
     fields = body.model_dump()
     if fields["board_id"] is None:
         del fields["board_id"]
@@ -175,7 +172,7 @@ def replace_task(task_id: int, body: TaskReplace):
     description=TaskUpdate.__doc__.strip() + IF_MATCH_NOTE,
 )
 def update_task(task_id: int, body: TaskUpdate):
-    task = _task(task_id)
+    task = owned(Task, task_id)
     fields = body.model_dump(include=body.model_fields_set)
     return _respond(_write(task_service.update_task, task, user=current_api_user(), **fields))
 
@@ -189,7 +186,7 @@ def update_task(task_id: int, body: TaskUpdate):
     description="Delete the task; the tasks below it move up." + IF_MATCH_NOTE,
 )
 def delete_task(task_id: int):
-    _write(task_service.delete_task, _task(task_id))
+    _write(task_service.delete_task, owned(Task, task_id))
     return None
 
 
@@ -208,7 +205,7 @@ def delete_task(task_id: int):
     ),
 )
 def move_task(task_id: int, body: TaskMove):
-    task = _task(task_id)
+    task = owned(Task, task_id)
     return _respond(
         _write(task_service.move_task, task, status=body.status, position=body.position)
     )

@@ -1,6 +1,6 @@
 """Account forms. They only check that fields are present and that repeated passwords match;
 the rules for emails, usernames and passwords live in ``webapp.services.users`` and come
-back as field errors (see ``apply_service_errors``)."""
+back as field errors (see ``webapp.web.apply_service_errors``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired
 
-from webapp.errors import AppError
 from webapp.services.users import USERNAME_MAX, USERNAME_MIN
 
 REQUIRED = "This field is required."
@@ -101,20 +100,3 @@ class DeleteAccountForm(FlaskForm):
         _required(),
         render_kw={"autocomplete": "current-password"},
     )
-
-
-def apply_service_errors(form: FlaskForm, exc: AppError, field_map: dict | None = None) -> None:
-    """Show a service's ``ValidationFailed``/``Conflict`` on the form: each detail on the
-    field it names (renamed through ``field_map``), anything else as a form-level error."""
-    field_map = field_map or {}
-    placed = False
-    for detail in exc.details:
-        name = field_map.get(detail.get("field"), detail.get("field"))
-        field = form[name] if name and name in form else None
-        if field is not None:
-            field.errors = [*field.errors, detail["message"]]
-        else:
-            form.form_errors.append(detail["message"])
-        placed = True
-    if not placed:
-        form.form_errors.append(exc.message)

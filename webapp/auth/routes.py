@@ -30,13 +30,13 @@ from webapp.auth.forms import (
     PasswordForm,
     ProfileForm,
     SignupForm,
-    apply_service_errors,
 )
 from webapp.db import get_session
 from webapp.errors import Conflict, ValidationFailed
 from webapp.extensions import login_manager, login_rate_limit
 from webapp.models import User
 from webapp.services import users
+from webapp.web import apply_service_errors, is_htmx
 
 FORM_ERROR = 422
 BAD_LOGIN = "Incorrect username, email or password."
@@ -102,10 +102,6 @@ def _current_path() -> str:
     return request.full_path.rstrip("?")
 
 
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 @login_manager.unauthorized_handler
 def unauthorized():
     """Send visitors to the log-in page and back. An htmx request gets ``HX-Redirect``
@@ -115,7 +111,7 @@ def unauthorized():
         raise ServiceUnavailable(DATABASE_DOWN)
     flash(login_manager.login_message, login_manager.login_message_category)
     login_url = url_for("auth.login", next=_current_path())
-    if _is_htmx():
+    if is_htmx():
         return Response(status=401, headers={"HX-Redirect": login_url})
     return redirect(login_url)
 
@@ -123,7 +119,7 @@ def unauthorized():
 @bp.app_errorhandler(CSRFError)
 def csrf_failed(_exc: CSRFError):
     """A missing or stale CSRF token is nearly always an old tab or an expired session."""
-    if _is_htmx() and not current_user.is_authenticated:
+    if is_htmx() and not current_user.is_authenticated:
         return unauthorized()
     html = render_template(
         "errors/error.html", status=400, title="Form expired", message=CSRF_EXPIRED

@@ -33,9 +33,11 @@ from webapp.boards.forms import (
 )
 from webapp.db import get_session
 from webapp.errors import BadRequest, NotFound, ValidationFailed
+from webapp.models import Board, Task
 from webapp.models.board import PRIORITIES, STATUSES
 from webapp.services import boards as board_service
 from webapp.services import tasks as task_service
+from webapp.web import apply_service_errors, is_htmx, owned
 
 UNDO_SECONDS = 60  # the toast hides sooner; this bounds how old an undo token may be
 TASK_FIELDS = ("title", "description", "priority", "status", "due_date", "labels")
@@ -51,34 +53,17 @@ def _user():
     return current_user._get_current_object()
 
 
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _partial(name: str, status: int = 200, **context) -> Response:
     """Render one macro of ``boards/_partials.html`` (with the full template context)."""
     source = f'{{% from "boards/_partials.html" import {name} %}}{{{{ {name}(**args) }}}}'
     return Response(render_template_string(source, args=context), status=status)
 
 
-def _board(board_id: int):
-    return board_service.get_board(session=get_session(), user=_user(), board_id=board_id)
-
-
 def _task(board, task_id: int):
-    task = task_service.get_task(session=get_session(), user=_user(), task_id=task_id)
+    task = owned(Task, task_id)
     if task.board_id != board.id:
         raise NotFound("Task not found.")
     return task
-
-
-def _apply_errors(form, exc: ValidationFailed) -> None:
-    for detail in exc.details:
-        field = getattr(form, detail.get("field") or "", None)
-        if field is not None:
-            field.errors = [*field.errors, detail["message"]]
-        else:
-            form.form_errors.append(detail["message"])
 
 
 # -- filters -------------------------------------------------------------------------------
@@ -149,7 +134,7 @@ def _columns(board, status: int = 200, **extra) -> Response:
 
 def _done(board, response_status: int = 200, **extra) -> Response:
     """After a board action: the fresh columns for htmx, a redirect otherwise."""
-    if _is_htmx():
+    if is_htmx():
         return _columns(board, response_status, **extra)
     return redirect(_board_url(board, _filters()))
 
@@ -182,12 +167,12 @@ def create():
                 description=form.description.data or "",
             )
         except ValidationFailed as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
-            if not _is_htmx():
+            if not is_htmx():
                 return redirect(url_for("boards.show", board_id=board.id))
             return _partial("boards_section", **_boards_context(), created=board)
-    if not _is_htmx():
+    if not is_htmx():
         flash("The board was not created: " + _first_error(form), "error")
         return redirect(url_for("boards.index"))
     return _partial("boards_section", status=422, **_boards_context(form))
@@ -202,14 +187,14 @@ def _first_error(form) -> str:
 
 @bp.get("/<int:board_id>/card")
 def board_card(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     counts = board_service.task_counts(session=get_session(), board_ids=[board.id])
     return _partial("board_card", board=board, counts=counts[board.id])
 
 
 @bp.get("/<int:board_id>/rename")
 def rename_form(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     form = BoardForm(formdata=None, obj=board, prefix=_rename_prefix(board))
     return _partial("board_rename_form", board=board, form=form)
 
@@ -221,7 +206,7 @@ def _rename_prefix(board) -> str:
 
 @bp.post("/<int:board_id>/rename")
 def rename(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     form = BoardForm(prefix=_rename_prefix(board))
     if form.validate():
         try:
@@ -232,12 +217,12 @@ def rename(board_id: int):
                 description=form.description.data or "",
             )
         except ValidationFailed as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
-            if not _is_htmx():
+            if not is_htmx():
                 return redirect(url_for("boards.index"))
             return board_card(board.id)
-    if not _is_htmx():
+    if not is_htmx():
         flash("The board was not renamed: " + _first_error(form), "error")
         return redirect(url_for("boards.index"))
     return _partial("board_rename_form", status=422, board=board, form=form)
@@ -245,14 +230,14 @@ def rename(board_id: int):
 
 @bp.post("/<int:board_id>/delete")
 def delete(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     name = board.name
     board_service.delete_board(session=get_session(), board=board)
-    if not _is_htmx() or request.values.get("from") == "board":  # shown on the next page
+    if not is_htmx() or request.values.get("from") == "board":  # shown on the next page
         flash(f"Deleted the board “{name}” and its tasks.", "success")
-    if _is_htmx() and request.values.get("from") != "board":
+    if is_htmx() and request.values.get("from") != "board":
         return _partial("boards_section", **_boards_context())
-    if _is_htmx():  # deleted from its own page: go to the list
+    if is_htmx():  # deleted from its own page: go to the list
         return Response(status=204, headers={"HX-Redirect": url_for("boards.index")})
     return redirect(url_for("boards.index"))
 
@@ -262,14 +247,14 @@ def delete(board_id: int):
 
 @bp.get("/<int:board_id>")
 def show(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     return render_template("boards/board.html", **_board_context(board))
 
 
 @bp.get("/<int:board_id>/columns")
 def columns(board_id: int):
     """The columns partial: filters, and the poll that shows changes from elsewhere."""
-    board = _board(board_id)
+    board = owned(Board, board_id)
     since = request.args.get("since")
     if since and since == board_service.fingerprint(session=get_session(), board=board):
         return Response(status=204)  # unchanged: htmx swaps nothing
@@ -281,7 +266,7 @@ def columns(board_id: int):
 
 @bp.post("/<int:board_id>/tasks")
 def add_task(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     form = QuickTaskForm()
     status = form.status.data if form.status.data in STATUSES else "pending"
     if form.validate():
@@ -296,10 +281,10 @@ def add_task(board_id: int):
                 position=0,
             )
         except ValidationFailed as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             return _done(board)
-    if not _is_htmx():
+    if not is_htmx():
         flash("The task was not added: " + _first_error(form), "error")
         return redirect(_board_url(board, _filters()))
     return _columns(
@@ -312,7 +297,7 @@ def add_task(board_id: int):
 
 @bp.get("/<int:board_id>/tasks/<int:task_id>")
 def task_card(board_id: int, task_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     task = _task(board, task_id)
     totals = board_service.task_counts(session=get_session(), board_ids=[board.id])[board.id]
     return _partial(
@@ -328,7 +313,7 @@ def task_card(board_id: int, task_id: int):
 
 @bp.get("/<int:board_id>/tasks/<int:task_id>/edit")
 def edit_task(board_id: int, task_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     task = _task(board, task_id)
     return _partial("task_form", board=board, task=task, form=_task_form(task))
 
@@ -342,7 +327,7 @@ def _task_form(task, formdata=None) -> TaskForm:
 
 @bp.post("/<int:board_id>/tasks/<int:task_id>")
 def save_task(board_id: int, task_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     task = _task(board, task_id)
     form = TaskForm()
     if form.validate():
@@ -362,10 +347,10 @@ def save_task(board_id: int, task_id: int):
         except task_service.VersionConflict as exc:
             return _conflict(board, exc.task, form)
         except ValidationFailed as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             return _done(board)
-    if not _is_htmx():
+    if not is_htmx():
         flash("The task was not saved: " + _first_error(form), "error")
         return redirect(_board_url(board, _filters()))
     return _form_in_place(
@@ -391,7 +376,7 @@ def _conflict(board, current, mine: TaskForm) -> Response:
             differences.append(
                 {"label": getattr(fresh, name).label.text, "yours": yours, "current": theirs}
             )
-    if not _is_htmx():
+    if not is_htmx():
         flash("This task was changed elsewhere; nothing was saved.", "error")
         return redirect(_board_url(board, _filters()))
     response = _partial(
@@ -402,7 +387,7 @@ def _conflict(board, current, mine: TaskForm) -> Response:
 
 @bp.post("/<int:board_id>/tasks/<int:task_id>/move")
 def move_task(board_id: int, task_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     task = _task(board, task_id)
     form = MoveForm()
     if not form.validate():
@@ -426,11 +411,11 @@ def move_task(board_id: int, task_id: int):
 
 @bp.post("/<int:board_id>/tasks/<int:task_id>/delete")
 def delete_task(board_id: int, task_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     task = _task(board, task_id)
     title = task.title
     saved = task_service.delete_task(session=get_session(), task=task)
-    if not _is_htmx():
+    if not is_htmx():
         flash(f"Deleted “{title}”.", "success")
         return redirect(_board_url(board, _filters()))
     token = _undo_serializer().dumps(saved)
@@ -439,7 +424,7 @@ def delete_task(board_id: int, task_id: int):
 
 @bp.post("/<int:board_id>/tasks/restore")
 def restore_task(board_id: int):
-    board = _board(board_id)
+    board = owned(Board, board_id)
     try:
         saved = _undo_serializer().loads(request.values.get("token", ""), max_age=UNDO_SECONDS)
     except BadSignature:  # includes an expired token

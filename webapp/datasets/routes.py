@@ -12,8 +12,11 @@ from webapp.datasets import bp
 from webapp.datasets.forms import DeleteForm, ParseForm, RenameForm, UploadForm, header_label
 from webapp.db import get_session
 from webapp.errors import AppError
+from webapp.models import Dataset
 from webapp.services import datasets as dataset_service
 from webapp.services.csv_parsing import DECIMALS, DELIMITERS
+from webapp.services.datasets import DETAILS
+from webapp.web import owned
 
 PREVIEW_ROWS = 20
 
@@ -49,12 +52,6 @@ def _require_login():
 
 def _limits() -> dataset_service.DatasetLimits:
     return dataset_service.DatasetLimits.from_config(current_app.config)
-
-
-def _dataset(dataset_id: int, **kwargs):
-    return dataset_service.get_dataset(
-        session=get_session(), user=current_user, dataset_id=dataset_id, **kwargs
-    )
 
 
 def _render_index(form: UploadForm, status: int = 200):
@@ -157,12 +154,12 @@ def load_sample(sample: str):
 
 @bp.get("/<int:dataset_id>")
 def detail(dataset_id: int):
-    return _render_detail(_dataset(dataset_id))
+    return _render_detail(owned(Dataset, dataset_id, load=DETAILS))
 
 
 @bp.post("/<int:dataset_id>/parse")
 def reparse(dataset_id: int):
-    dataset = _dataset(dataset_id)
+    dataset = owned(Dataset, dataset_id, load=DETAILS)
     form = ParseForm()
     form.set_choices(dataset.detected_options, dataset.parse_options)
     if not form.validate_on_submit():
@@ -174,14 +171,16 @@ def reparse(dataset_id: int):
     except AppError as exc:
         get_session().rollback()
         form.form_errors.append(f"{exc.message} The data set was not changed.")
-        return _render_detail(_dataset(dataset_id), parse_form=form, status=exc.status)
+        return _render_detail(
+            owned(Dataset, dataset_id, load=DETAILS), parse_form=form, status=exc.status
+        )
     flash("Parsed again with the new options.", "success")
     return redirect(url_for("datasets.detail", dataset_id=dataset_id))
 
 
 @bp.post("/<int:dataset_id>/rename")
 def rename(dataset_id: int):
-    dataset = _dataset(dataset_id)
+    dataset = owned(Dataset, dataset_id, load=DETAILS)
     form = RenameForm()
     if not form.validate_on_submit():
         return _render_detail(dataset, rename_form=form, status=422)
@@ -190,20 +189,22 @@ def rename(dataset_id: int):
     except AppError as exc:
         get_session().rollback()
         form.name.errors = [exc.message]
-        return _render_detail(_dataset(dataset_id), rename_form=form, status=exc.status)
+        return _render_detail(
+            owned(Dataset, dataset_id, load=DETAILS), rename_form=form, status=exc.status
+        )
     flash("Renamed.", "success")
     return redirect(url_for("datasets.detail", dataset_id=dataset_id))
 
 
 @bp.get("/<int:dataset_id>/delete")
 def confirm_delete(dataset_id: int):
-    dataset = _dataset(dataset_id, with_profile=False)
+    dataset = owned(Dataset, dataset_id)
     return render_template("datasets/delete.html", dataset=dataset, form=DeleteForm(formdata=None))
 
 
 @bp.post("/<int:dataset_id>/delete")
 def delete(dataset_id: int):
-    dataset = _dataset(dataset_id, with_profile=False)
+    dataset = owned(Dataset, dataset_id)
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("datasets/delete.html", dataset=dataset, form=form), 400

@@ -10,15 +10,11 @@ from webapp.db import get_session
 from webapp.downloads import attachment
 from webapp.errors import AppError, ValidationFailed
 from webapp.ml import bp
+from webapp.models import ModelVersion
 from webapp.services import models as model_service
 from webapp.services import predictions as prediction_service
 from webapp.services.runs import ALGORITHM_LABELS
-
-
-def _version(model_id: int, **kwargs):
-    return model_service.get_version(
-        session=get_session(), user=current_user, model_id=model_id, **kwargs
-    )
+from webapp.web import owned
 
 
 @bp.get("/models")
@@ -35,7 +31,7 @@ def compare_models():
     if not a_id or not b_id:
         flash("Choose two versions to compare.", "error")
         return redirect(url_for("ml.models_index"))
-    a, b = _version(a_id), _version(b_id)
+    a, b = owned(ModelVersion, a_id), owned(ModelVersion, b_id)
     try:
         comparison = model_service.compare(a, b)
     except ValidationFailed as exc:
@@ -60,12 +56,12 @@ def _render_model(version, *, values=None, result=None, errors=None, csv_error=N
 
 @bp.get("/models/<int:model_id>")
 def model_detail(model_id: int):
-    return _render_model(_version(model_id))
+    return _render_model(owned(ModelVersion, model_id))
 
 
 @bp.post("/models/<int:model_id>/predict")
 def predict_row(model_id: int):
-    version = _version(model_id)
+    version = owned(ModelVersion, model_id)
     row = {entry["name"]: request.form.get(entry["name"], "") for entry in version.input_schema}
     try:
         result = prediction_service.predict_rows(session=get_session(), version=version, rows=[row])
@@ -82,7 +78,7 @@ def predict_row(model_id: int):
 
 @bp.post("/models/<int:model_id>/predict.csv")
 def predict_csv(model_id: int):
-    version = _version(model_id)
+    version = owned(ModelVersion, model_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _render_model(version, csv_error="Choose a CSV file.", status=422)
@@ -100,13 +96,13 @@ def predict_csv(model_id: int):
 
 @bp.get("/models/<int:model_id>/download")
 def download_model(model_id: int):
-    version = _version(model_id, with_file=True)
+    version = owned(ModelVersion, model_id, load=(ModelVersion.file,))
     return attachment(version.file, model_service.file_name(version), "application/zip")
 
 
 @bp.post("/models/<int:model_id>/delete")
 def delete_model(model_id: int):
-    version = _version(model_id)
+    version = owned(ModelVersion, model_id)
     label = f"{version.name} v{version.version}"
     model_service.delete_version(session=get_session(), version=version)
     flash(f"Deleted {label}.", "success")

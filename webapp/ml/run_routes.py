@@ -7,7 +7,7 @@ them without a reload; then it stops polling.
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import jobs
@@ -16,12 +16,13 @@ from webapp.downloads import attachment
 from webapp.errors import NotFound, ValidationFailed
 from webapp.ml import bp
 from webapp.ml.forms import settings_from_form
-from webapp.models import ModelVersion
+from webapp.models import Dataset, ModelVersion, Run
 from webapp.services import datasets as dataset_service
 from webapp.services import plots as plot_service
 from webapp.services import predictions as prediction_service
 from webapp.services import runs as run_service
 from webapp.services.runs import ALGORITHM_LABELS, DEFAULT_PARAMS
+from webapp.web import is_htmx, owned
 
 HELP = {
     "kmeans": "Groups similar rows into k clusters. No target: it finds structure by itself. "
@@ -39,24 +40,9 @@ def _require_login():
     """Every training page needs a logged-in user."""
 
 
-def _run(run_id: int, **kwargs):
-    session = get_session()
-    jobs.get_backend().recover()
-    run = run_service.get_run(session=session, user=current_user, run_id=run_id, **kwargs)
-    if run.status == "running":
-        timeout = jobs.heartbeat_timeout(current_app)
-        if run_service.reap_stale_runs(session=session, timeout_seconds=timeout, run_ids=[run.id]):
-            session.refresh(run)
-    return run
-
-
 @bp.get("/runs")
 def runs_index():
-    session = get_session()
-    run_service.reap_stale_runs(
-        session=session, timeout_seconds=jobs.heartbeat_timeout(current_app)
-    )
-    runs, total = run_service.list_runs(session=session, user=current_user, limit=100)
+    runs, total = run_service.list_runs(session=get_session(), user=current_user, limit=100)
     return render_template("ml/runs.html", runs=runs, total=total, labels=ALGORITHM_LABELS)
 
 
@@ -66,15 +52,11 @@ def _form_context(dataset_id, algorithm, values=None, errors=None):
     dataset = None
     if dataset_id:
         try:
-            dataset = dataset_service.get_dataset(
-                session=session, user=current_user, dataset_id=dataset_id
-            )
+            dataset = owned(Dataset, dataset_id, load=dataset_service.DETAILS)
         except NotFound:
             dataset = None
     if dataset is None and datasets and not dataset_id:
-        dataset = dataset_service.get_dataset(
-            session=session, user=current_user, dataset_id=datasets[0].id
-        )
+        dataset = owned(Dataset, datasets[0].id, load=dataset_service.DETAILS)
     algorithm = algorithm if algorithm in ALGORITHM_LABELS else "kmeans"
     columns = dataset.profile["columns"] if dataset else []
     return {
@@ -96,7 +78,7 @@ def new_run():
     dataset_id = request.args.get("dataset_id", type=int)
     algorithm = request.args.get("algorithm", "kmeans")
     context = _form_context(dataset_id, algorithm)
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         return render_template("ml/_run_form.html", **context)
     return render_template("ml/new_run.html", **context)
 
@@ -135,38 +117,38 @@ def _live_context(run):
         context["titles"] = plot_service.PLOT_TITLES
         context["model"] = run.model_version
     if run.status == "queued":
-        backend = jobs.get_backend()
-        if isinstance(backend, jobs.RQBackend):
-            # Users' most common trouble with job queues: nothing runs them. Say so.
-            context["no_worker"] = backend.worker_count() == 0
+        # Users' most common trouble with job queues: nothing runs them. Say so.
+        context["no_worker"] = jobs.get_backend().worker_count() == 0
     return context
 
 
 @bp.get("/runs/<int:run_id>")
 def run_detail(run_id: int):
-    run = _run(run_id, with_results=True)
+    run = owned(Run, run_id, load=(Run.results,))
     return render_template("ml/run.html", **_live_context(run))
 
 
 @bp.get("/runs/<int:run_id>/live")
 def run_live(run_id: int):
     """The self-replacing status fragment (with the results once the run is finished)."""
-    run = _run(run_id, with_results=True)
+    run = owned(Run, run_id, load=(Run.results,))
     return render_template("ml/_live.html", **_live_context(run))
 
 
 @bp.post("/runs/<int:run_id>/cancel")
 def cancel_run(run_id: int):
-    run = _run(run_id)
+    run = owned(Run, run_id)
     run_service.cancel_run(session=get_session(), run=run, on_cancel=jobs.get_backend().cancel)
-    if request.headers.get("HX-Request"):
-        return render_template("ml/_live.html", **_live_context(_run(run_id, with_results=True)))
+    if is_htmx():
+        return render_template(
+            "ml/_live.html", **_live_context(owned(Run, run_id, load=(Run.results,)))
+        )
     return redirect(url_for("ml.run_detail", run_id=run_id))
 
 
 @bp.post("/runs/<int:run_id>/retry")
 def retry_run(run_id: int):
-    run = _run(run_id)
+    run = owned(Run, run_id)
     try:
         new = run_service.retry_run(
             session=get_session(), user=current_user, run=run, submit=jobs.get_backend().submit
@@ -179,7 +161,7 @@ def retry_run(run_id: int):
 
 @bp.get("/runs/<int:run_id>/plots/<name>.png")
 def run_plot(run_id: int, name: str):
-    run = _run(run_id, with_results=True)
+    run = owned(Run, run_id, load=(Run.results,))
     response = Response(plot_service.render(run, name), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
@@ -188,7 +170,7 @@ def run_plot(run_id: int, name: str):
 @bp.get("/runs/<int:run_id>/clusters.csv")
 def run_clusters_csv(run_id: int):
     """The data set with a ``cluster`` column appended (KMeans runs)."""
-    run = _run(run_id)
+    run = owned(Run, run_id)
     version: ModelVersion | None = run.model_version
     if run.algorithm != "kmeans" or version is None:
         raise NotFound("This run has no clustering model to label the data with.")

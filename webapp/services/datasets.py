@@ -16,14 +16,13 @@ from pathlib import Path, PurePath
 
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from webapp.errors import NotFound, ValidationFailed, field_error
 from webapp.models import Dataset, DatasetFile, User
 from webapp.services import csv_parsing, profiling
 
 NAME_MAX = 120
-MAX_ID = 2**31 - 1  # INTEGER primary keys
 FILENAME_MAX = 255
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data"
 # The sample files offered on the empty list page: key -> (file, description).
@@ -53,18 +52,8 @@ class DatasetLimits:
 
 # -- lookups ---------------------------------------------------------------------------------
 
-
-def get_dataset(*, session: Session, user: User, dataset_id: int, with_profile=True) -> Dataset:
-    """The user's data set ``dataset_id``; another user's (or a missing one) is a 404."""
-    if not 0 < dataset_id <= MAX_ID:  # beyond the column's range no database can look
-        raise NotFound("Data set not found.")
-    query = select(Dataset).where(Dataset.id == dataset_id, Dataset.owner_id == user.id)
-    if with_profile:
-        query = query.options(undefer(Dataset.profile), undefer(Dataset.preview))
-    dataset = session.scalar(query)
-    if dataset is None:
-        raise NotFound("Data set not found.")
-    return dataset
+# What a data set's page needs beyond its row (look it up with ``get_owned(..., load=DETAILS)``).
+DETAILS = (Dataset.profile, Dataset.preview)
 
 
 def list_datasets(

@@ -6,29 +6,13 @@ import threading
 from collections import OrderedDict
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from mlcore import persistence
 from webapp.errors import NotFound, ValidationFailed
 from webapp.models import ModelVersion, User
 
-MAX_ID = 2**31 - 1
 LOWER_IS_BETTER = {"mae", "rmse", "inertia"}
-
-
-def get_version(*, session: Session, user: User, model_id: int, with_file=False) -> ModelVersion:
-    """The user's model version ``model_id``; another user's (or a missing one) is a 404."""
-    if not 0 < model_id <= MAX_ID:
-        raise NotFound("Model not found.")
-    query = select(ModelVersion).where(
-        ModelVersion.id == model_id, ModelVersion.owner_id == user.id
-    )
-    if with_file:
-        query = query.options(undefer(ModelVersion.file))
-    version = session.scalar(query)
-    if version is None:
-        raise NotFound("Model not found.")
-    return version
 
 
 def list_versions(

@@ -6,29 +6,30 @@ lives in :mod:`webapp.services.training`. State changes that can race with the j
 single conditional UPDATEs (``WHERE status = ...``), so a cancel and a finishing job never
 overwrite each other.
 
-Two guards keep a run from staying "running" forever: :func:`reap_stale_runs` fails runs
-whose heartbeat stopped (the worker died), and :func:`fail_orphaned_runs` fails the runs an
-in-process pool of a process that no longer exists had accepted (the server restarted).
+The state changes the job backends need (:func:`finish_run`, :func:`reap_stale_runs`,
+:func:`take_over`) live here too; :mod:`webapp.jobs` decides when to call them.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
-from webapp.db import utcnow
-from webapp.errors import AppError, NotFound, ValidationFailed, field_error
+from webapp.db import MAX_ID, utcnow
+from webapp.errors import NotFound, ServiceUnavailable, ValidationFailed, field_error
 from webapp.models import Dataset, Run, User
 from webapp.models.ml import ALGORITHMS
 from webapp.services import datasets as dataset_service
+from webapp.services.ownership import get_owned
 
-MAX_ID = 2**31 - 1
 NAME_MAX = 120
+log = logging.getLogger(__name__)
+
 MAX_K = 50
 MAX_TREES = 500
 MAX_DEPTH = 50
@@ -50,30 +51,16 @@ DEFAULT_PARAMS = {
         "min_samples_leaf": 1,
     },
 }
+QUEUE_DOWN = (
+    "The run could not be queued: the job queue did not answer. Retry it once the queue is back."
+)
 SERVER_RESTARTED = (
     "The server restarted while this run was queued or running, so it was stopped. "
     "Retry it to train again."
 )
 
 
-class ServiceUnavailable(AppError):
-    status, code = 503, "service_unavailable"
-
-
 # -- lookups ---------------------------------------------------------------------------------
-
-
-def get_run(*, session: Session, user: User, run_id: int, with_results=False) -> Run:
-    """The user's run ``run_id``; another user's (or a missing one) is a 404."""
-    if not 0 < run_id <= MAX_ID:
-        raise NotFound("Run not found.")
-    query = select(Run).where(Run.id == run_id, Run.owner_id == user.id)
-    if with_results:
-        query = query.options(undefer(Run.results))
-    run = session.scalar(query)
-    if run is None:
-        raise NotFound("Run not found.")
-    return run
 
 
 def list_runs(
@@ -181,8 +168,8 @@ def validate_settings(*, session: Session, user: User, settings: RunSettings):
     if settings.algorithm not in ALGORITHMS:
         raise _fail("algorithm", f"algorithm must be one of {', '.join(ALGORITHMS)}.")
     try:
-        dataset = dataset_service.get_dataset(
-            session=session, user=user, dataset_id=settings.dataset_id
+        dataset = get_owned(
+            session, Dataset, settings.dataset_id, user, load=dataset_service.DETAILS
         )
     except NotFound:
         raise _fail("dataset_id", "There is no data set with this id among yours.") from None
@@ -261,8 +248,9 @@ def create_run(
 def _submit(*, session: Session, run: Run, submit: Callable[[Run], None]) -> Run:
     try:
         submit(run)
-    except Exception as exc:  # the queue is unreachable; the run must not wait forever
-        _finish(session, run.id, "failed", error=f"The job could not be queued: {exc}")
+    except Exception:  # the queue is unreachable; the run must not wait forever
+        log.warning("Run %s could not be queued", run.id, exc_info=True)
+        finish_run(session, run.id, "failed", error=QUEUE_DOWN)
         session.refresh(run)
         raise ServiceUnavailable(
             "The job queue is unavailable, so the run could not start. Try again later."
@@ -302,9 +290,10 @@ def retry_run(*, session: Session, user: User, run: Run, submit: Callable[[Run],
 # -- state changes ---------------------------------------------------------------------------
 
 
-def _finish(session: Session, run_id: int, status: str, *, error=None, only_from=None) -> bool:
+def finish_run(
+    session: Session, run_id: int, status: str, *, error=None, only_from=("queued", "running")
+) -> bool:
     """Move a run to a finished status (only from ``only_from`` statuses); True if it moved."""
-    only_from = only_from or ("queued", "running")
     values = {"status": status, "finished_at": utcnow(), "error": error}
     if status == "cancelled":
         values["stage"] = "Cancelled"
@@ -322,7 +311,7 @@ def cancel_run(*, session: Session, run: Run, on_cancel: Callable[[Run], None] |
 
     Cancelling a finished run changes nothing (the answer shows its final state).
     """
-    if _finish(session, run.id, "cancelled", only_from=("queued",)):
+    if finish_run(session, run.id, "cancelled", only_from=("queued",)):
         if on_cancel is not None:
             on_cancel(run)
     else:
@@ -355,33 +344,12 @@ def reap_stale_runs(*, session: Session, timeout_seconds: float, run_ids=None) -
     return result.rowcount
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def fail_orphaned_runs(*, session: Session, host: str, current_pid: int) -> int:
-    """Fail unfinished runs accepted by in-process pools of this host's dead processes.
-
-    Called when an in-process pool starts: its own process is new, so a run that an earlier
-    process of this host held (``inprocess:<host>:<pid>`` with that pid gone) can never end.
-    """
-    prefix = f"inprocess:{host}:"
-    candidates = session.execute(
-        select(Run.id, Run.worker).where(
-            Run.status.in_(("queued", "running")), Run.worker.startswith(prefix)
-        )
-    ).all()
-    orphaned = []
-    for run_id, worker in candidates:
-        pid = worker[len(prefix) :]
-        if pid.isdigit() and int(pid) != current_pid and not _pid_alive(int(pid)):
-            orphaned.append(run_id)
-    for run_id in orphaned:
-        _finish(session, run_id, "failed", error=SERVER_RESTARTED)
-    return len(orphaned)
+def take_over(session: Session, run_id: int, *, old: str, new: str) -> bool:
+    """Hand a queued run from worker ``old`` to ``new``; False if someone else took it."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == "queued", Run.worker == old)
+        .values(worker=new)
+    )
+    session.commit()
+    return result.rowcount == 1

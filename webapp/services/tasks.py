@@ -25,6 +25,7 @@ from webapp.errors import Conflict, NotFound, PreconditionFailed, ValidationFail
 from webapp.models import Board, Task, TaskLabel, User
 from webapp.models.board import PRIORITIES, STATUSES
 from webapp.services import boards as board_service
+from webapp.services.ownership import get_owned
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
@@ -147,7 +148,7 @@ def _board_ref(session: Session, user: User, board_id: int | None) -> Board:
     if board_id is None:
         return board_service.default_board(session=session, user=user)
     try:
-        return board_service.get_board(session=session, user=user, board_id=board_id)
+        return get_owned(session, Board, board_id, user)
     except NotFound:
         raise ValidationFailed(
             "Unknown board.",
@@ -156,14 +157,6 @@ def _board_ref(session: Session, user: User, board_id: int | None) -> Board:
 
 
 # -- lookups -------------------------------------------------------------------------------
-
-
-def get_task(*, session: Session, user: User, task_id: int) -> Task:
-    """The user's task ``task_id``; another user's task is "not found", never "forbidden"."""
-    task = session.get(Task, task_id) if 0 < task_id <= board_service.MAX_ID else None
-    if task is None or task.owner_id != user.id:
-        raise NotFound("Task not found.")
-    return task
 
 
 def list_tasks(
@@ -519,7 +512,7 @@ def restore_task(*, session: Session, user: User, saved: dict) -> Task:
     if saved.get("owner_id") != user.id:
         raise NotFound("Task not found.")
     try:
-        board = board_service.get_board(session=session, user=user, board_id=saved["board_id"])
+        board = get_owned(session, Board, saved["board_id"], user)
     except NotFound:
         raise NotFound("The board of this task no longer exists.") from None
     created_at = datetime.fromisoformat(saved["created_at"])

@@ -32,7 +32,7 @@ from mlcore.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_te
 from webapp.db import utcnow
 from webapp.models import Dataset, ModelVersion, Run
 from webapp.services import datasets as dataset_service
-from webapp.services.runs import _finish
+from webapp.services.runs import finish_run
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ class Progress:
         if not force and now - self._last < self.min_interval:
             return
         self._last = now
-        values = {"progress": round(min(max(fraction, 0.0), 1.0), 4), "heartbeat_at": utcnow()}
+        # The heartbeat is stamped by the job's own thread (webapp.jobs), not here: a long
+        # step between two reports must not look like a dead worker.
+        values = {"progress": round(min(max(fraction, 0.0), 1.0), 4)}
         if stage:
             values["stage"] = stage[:120]
         where = (Run.id == self.run_id, Run.status == "running")
@@ -125,17 +127,17 @@ def execute_run(*, session: Session, run_id: int, worker: str) -> str | None:
         return "succeeded"
     except RunCancelled:
         session.rollback()
-        _finish(session, run_id, "cancelled", only_from=("running",))
+        finish_run(session, run_id, "cancelled", only_from=("running",))
         return "cancelled"
     except ValueError as exc:  # mlcore and our checks explain bad data in their messages
         session.rollback()
-        _finish(session, run_id, "failed", error=str(exc) or type(exc).__name__)
+        finish_run(session, run_id, "failed", error=str(exc) or type(exc).__name__)
         return "failed"
     except Exception as exc:
         log.exception("Run %s failed", run_id)
         session.rollback()
         message = f"Training failed unexpectedly ({type(exc).__name__}: {exc})."
-        _finish(session, run_id, "failed", error=message)
+        finish_run(session, run_id, "failed", error=message)
         return "failed"
 
 
