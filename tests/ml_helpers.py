@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tests.utils.uploads import multipart
 from webapp import jobs
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -12,18 +13,12 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def upload(client, headers, filename="sample_data.csv", content=None, name=None) -> dict:
     content = (DATA / filename).read_bytes() if content is None else content
-    boundary = "----ml-test-boundary"
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        "Content-Type: text/csv\r\n\r\n".encode()
-        + content
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    body, content_type = multipart(filename, content)
     response = client.post(
         "/api/v1/datasets",
         headers=headers,
         data=body,
-        content_type=f"multipart/form-data; boundary={boundary}",
+        content_type=content_type,
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()

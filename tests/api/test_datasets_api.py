@@ -7,29 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.utils.uploads import multipart
 from webapp.db import get_session
 from webapp.models import Dataset, DatasetFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_data.csv"
-
-
-def multipart(filename: str, content: bytes, **fields) -> tuple[bytes, str]:
-    """A multipart body built here: werkzeug's test client spools big bodies to a temporary
-    file it never closes, which the warnings-are-errors setting turns into a failure."""
-    boundary = "----playground-test-boundary"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        for key, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        "Content-Type: text/csv\r\n\r\n".encode()
-        + content
-        + b"\r\n"
-    )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def post_file(client, headers, filename="cp1252_semicolon.csv", content=None, **form):

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import current_app, has_request_context, jsonify, render_template, request
+from flask import current_app, has_request_context, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RequestRedirect
 
 from webapp.db import get_session
 from webapp.main import bp
 
-# Sections other features add later; a link appears once its page exists.
-# (label, path, needs a logged-in user)
+# The sections of the navigation: (label, endpoint, needs a logged-in user).
 NAV_SECTIONS = (
-    ("Boards", "/boards", True),
-    ("Data sets", "/datasets", True),
-    ("Runs", "/runs", True),
-    ("Models", "/models", True),
-    ("API docs", "/api/docs", False),
+    ("Boards", "boards.index", True),
+    ("Data sets", "datasets.index", True),
+    ("Runs", "ml.runs_index", True),
+    ("Models", "ml.models_index", True),
+    ("API docs", "api_docs.docs", False),
 )
-
-
-def _existing_path(path: str) -> str | None:
-    """``path`` (or where it redirects, e.g. with a trailing slash) if a GET route serves it."""
-    adapter = current_app.url_map.bind("localhost")
-    try:
-        adapter.match(path, method="GET")
-    except RequestRedirect as redirect:
-        return urlsplit(redirect.new_url).path
-    except HTTPException:
-        return None
-    return path
 
 
 @bp.app_context_processor
@@ -44,9 +27,9 @@ def layout_context() -> dict:
     # error pages still render.
     viewer = current_user if current_user.is_authenticated else None
     nav_items = []
-    for label, path, private in NAV_SECTIONS:
-        href = _existing_path(path)
-        if href and (viewer or not private):
+    for label, endpoint, private in NAV_SECTIONS:
+        if viewer or not private:
+            href = url_for(endpoint)
             active = request.path == href or request.path.startswith(href.rstrip("/") + "/")
             nav_items.append({"label": label, "href": href, "active": active})
     return {"viewer": viewer, "nav_items": nav_items}
