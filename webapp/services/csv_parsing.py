@@ -151,12 +151,14 @@ class ParseOptions:
 
 @dataclass
 class ParsedTable:
-    """The result of :func:`parse_csv`: the frame, the options used, what detection chose."""
+    """The result of :func:`parse_csv`: the frame, the options used, what detection chose,
+    and (when asked for) the same rows as the text cells were written."""
 
     frame: pd.DataFrame
     options: ParseOptions
     detected: ParseOptions
     warnings: list[str] = field(default_factory=list)
+    text: pd.DataFrame | None = None
 
 
 # -- detection -----------------------------------------------------------------------------
@@ -503,11 +505,13 @@ def parse_csv(
     *,
     max_rows: int | None = None,
     max_columns: int | None = None,
+    keep_text: bool = False,
 ) -> ParsedTable:
     """Detect (or take from ``overrides``) the options and parse ``content`` into a DataFrame.
 
     ``overrides`` may set any field of :class:`ParseOptions`; a value of ``"auto"`` or a
-    missing key means "detect". Raises :mod:`webapp.errors` for bad files.
+    missing key means "detect". ``keep_text`` also returns the cells as written (``"1.234,5"``,
+    ``"n/a"``), to give a file back as it came. Raises :mod:`webapp.errors` for bad files.
     """
     if not content.strip(b" \t\r\n" + codecs.BOM_UTF8):
         raise ValidationFailed("The file is empty.", details=[field_error("file", "Empty file.")])
@@ -571,6 +575,7 @@ def parse_csv(
     empty = frame.isna().all(axis=1)
     if empty.any():
         frame = frame.loc[~empty].reset_index(drop=True)
+        raw = raw.loc[~empty].reset_index(drop=True)
         notes.append(f"Skipped {int(empty.sum())} row(s) in which every value is missing.")
     if frame.empty:
         skipped = options.skip_first + options.skip_last
@@ -587,7 +592,8 @@ def parse_csv(
                 )
             ],
         )
-    return ParsedTable(frame=frame, options=options, detected=detected, warnings=notes)
+    text = raw if keep_text else None
+    return ParsedTable(frame=frame, options=options, detected=detected, warnings=notes, text=text)
 
 
 def _row_names_first(header: list[str], body: list[list[str]], options: ParseOptions) -> bool:
