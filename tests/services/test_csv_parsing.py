@@ -438,6 +438,11 @@ def test_detect_whitespace_only_where_blanks_separate_columns(text, expected):
     assert detect_delimiter(text) == expected
 
 
+def test_a_blank_line_between_header_and_rows_of_a_whitespace_table():
+    table = parse_csv(b"a b c\n\n1 2 3\n4 5 6\n")
+    assert list(table.frame.columns) == ["a", "b", "c"] and table.warnings == []
+
+
 def test_one_column_of_values_with_blanks_stays_one_column():
     frame = parse_csv(b"name\nJohn Smith\nMary Jones\nAnn Lee\nBob Stone\n").frame
     assert list(frame.columns) == ["name"] and frame["name"].iloc[0] == "John Smith"

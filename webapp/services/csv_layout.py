@@ -236,8 +236,8 @@ def detect_skip_first(text: str, delimiter: str, quotechar: str = '"') -> int:
             return n >= width
         # Whitespace: a title has words too, so a table line is as wide as the table (its
         # header may lack the row-name field, as R's write.table writes it) and is followed
-        # by another table line.
-        following = trimmed[i + 1] if i + 1 < len(trimmed) else [None] * width
+        # by another table line (blank lines between do not count).
+        following = next((r for r in trimmed[i + 1 :] if r), [None] * width)
         return (n == width or n == width - 1 >= 2) and len(following) == width
 
     start = next((i for i in range(len(trimmed)) if starts_table(i)), 0)
