@@ -446,6 +446,9 @@ def test_a_blank_line_between_header_and_rows_of_a_whitespace_table():
 def test_one_column_of_values_with_blanks_stays_one_column():
     frame = parse_csv(b"name\nJohn Smith\nMary Jones\nAnn Lee\nBob Stone\n").frame
     assert list(frame.columns) == ["name"] and frame["name"].iloc[0] == "John Smith"
+    # Separators inside quotes are part of the values: one column, rightly.
+    quoted = parse_csv(b'comment\n"Not great, not terrible"\n"Good, really"\n"Bad, sadly"\n')
+    assert quoted.frame["comment"].tolist()[0] == "Not great, not terrible"
 
 
 # -- lines that are not rows (issue 13, item 2) --------------------------------------------------

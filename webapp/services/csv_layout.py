@@ -257,8 +257,9 @@ def _counts_the_rows_below(fields: list[str], text: str, index: int) -> bool:
     words = [c for c in cells if c and not NUMBER_LIKE.match(c)]
     if not words or len(words) == len(cells):
         return False
-    lines = [line for line in text.split("\n")[index + 1 :] if line.strip()]
-    return int(cells[0]) <= len(lines) <= int(cells[0]) + 3
+    # Lines below (blank ones too: a few are tolerated, as is a header below the count).
+    below = text.count("\n", 0, _content_end(text)) - index
+    return int(cells[0]) <= below <= int(cells[0]) + 3
 
 
 def detect_header(text: str, delimiter: str, quotechar: str, skip_first: int) -> int | None:
@@ -407,9 +408,15 @@ def one_column_problem(text: str, delimiter: str, quotechar: str, skip_first: in
     if len(lines) < 2:
         return None
     for name, pattern, split_on, contains in _SEPARATORS_SEEN:
-        holding = [line for line in lines if pattern.search(line.strip())]
-        if len(holding) >= SEEN_SHARE * len(lines):
-            widths = [len(split_line(line, split_on, quotechar)) for line in holding]
+        # Quoted separators are values ("a, b" in quotes): only those outside quotes count.
+        widths = [
+            len(split_line(line, split_on, quotechar))
+            for line in lines
+            if pattern.search(line.strip())
+        ]
+        widths = [w for w in widths if w >= 2]
+        if len(widths) >= SEEN_SHARE * len(lines):
+            holding = widths
             return {"seen": name, "share": len(holding) / len(lines), "contains": contains,
                     "low": min(widths), "high": max(widths)}  # fmt: skip
     return None
