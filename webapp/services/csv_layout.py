@@ -416,7 +416,6 @@ def one_column_problem(text: str, delimiter: str, quotechar: str, skip_first: in
         ]
         widths = [w for w in widths if w >= 2]
         if len(widths) >= SEEN_SHARE * len(lines):
-            holding = widths
-            return {"seen": name, "share": len(holding) / len(lines), "contains": contains,
+            return {"seen": name, "share": len(widths) / len(lines), "contains": contains,
                     "low": min(widths), "high": max(widths)}  # fmt: skip
     return None
