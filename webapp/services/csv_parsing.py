@@ -288,7 +288,8 @@ def _resolve(text: str, encoding: str, given: dict) -> ParseOptions:
     if "decimal" in given:
         decimal = given["decimal"]
     else:
-        table = drop_last_lines(text, skip_last)
+        # Footers matter when the sample reaches the end (copying a large text would not).
+        table = drop_last_lines(text, skip_last) if len(text) <= SAMPLE_BYTES else text
         decimal = detect_decimal(
             table, delimiter, header_row, quotechar=quotechar, skip_first=skip_first
         )
