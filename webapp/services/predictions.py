@@ -84,15 +84,16 @@ def _unseen_categories(columns: list[dict], rows: list, errors: list[dict]) -> l
         raw = pd.Series(
             [row.get(name) if isinstance(row, dict) else None for row in rows], dtype=object
         )
-        parsed, _ = parse_values("categorical", raw)
+        parsed = pd.Series(parse_values("categorical", raw)[0], dtype=object)
+        unseen = parsed.notna().to_numpy() & ~parsed.isin(known).to_numpy()
         read_as = (
             "predicted as one of the rare categories (other)"
             if spec["other"]
             else "predicted as none of the known categories"
         )
-        for i, value in enumerate(parsed):
-            if value is not None and value not in known and name not in errors[i]:
-                warnings[i][name] = f"{value!r} was not seen in training: {read_as}"
+        for i in np.flatnonzero(unseen):
+            if name not in errors[i]:
+                warnings[i][name] = f"{parsed.iloc[i]!r} was not seen in training: {read_as}"
     return warnings
 
 
