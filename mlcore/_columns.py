@@ -7,7 +7,8 @@ dropped and why) and parses raw values into one canonical form per kind:
 - numeric: float64 with NaN for missing,
 - boolean: float64 0.0/1.0 with NaN for missing,
 - categorical: object array of ``str`` with ``None`` for missing,
-- datetime: ``datetime64`` (timezone-naive, UTC wall time) with NaT for missing.
+- datetime: ``datetime64`` (timezone-naive, UTC wall time) with NaT for missing; periods
+  (a month, a quarter, an ISO week) are read as their first day.
 
 Every parser also returns a mask of values that were present but could not be parsed,
 so a caller can treat them as missing (whole data sets) or as row errors (form input).
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 KINDS = ("numeric", "boolean", "categorical", "datetime", "dropped")
 
@@ -33,21 +36,52 @@ NA_TOKENS = frozenset(
 TRUE_TOKENS = frozenset({"true", "yes", "y", "t", "1", "1.0", "on"})
 FALSE_TOKENS = frozenset({"false", "no", "n", "f", "0", "0.0", "off"})
 
-# Tried in order; the first that parses (nearly) every value wins. Day-first before
-# month-first: for dates both could read (all days <= 12) this is the European reading.
+# Pseudo-formats for periods pandas has no directive for: quarters (1974Q1, Q1 1974) read
+# as the quarter's first day, ISO weeks (2020-W05, 2020W05-3) as the week's Monday (or day).
+QUARTER = "%Y-Q%q"
+ISO_WEEK = "%G-W%V"
+
+# Tried in order; the first that reads (nearly) every value wins, so a column is dates under
+# ONE format, the way a person reads a column. Day-first before month-first: for dates both
+# could read (all days <= 12) this is the European reading. Month names are read in any
+# spelling (Jan, Jan., January, SEPT): values are rewritten to "Jan" before a %b format.
 DATE_FORMATS = (
+    "%Y-%m",  # before ISO 8601, which reads it too but would be described as a full date
     "ISO8601",
     "%d/%m/%Y",
     "%m/%d/%Y",
     "%d/%m/%Y %H:%M",
     "%m/%d/%Y %H:%M",
     "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
     "%d.%m.%Y",
     "%d-%m-%Y",
+    "%m-%d-%Y",
     "%Y/%m/%d",
+    "%Y.%m.%d",
     "%d/%m/%y",
+    "%m/%d/%y",
     "%d %b %Y",
     "%b %d %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%b-%d-%Y",
+    "%d%b%Y",
+    "%Y %b %d",
+    "%Y-%b-%d",
+    "%b %Y",
+    "%b-%Y",
+    "%b-%y",
+    "%Y-%b",
+    "%Y/%m",
+    "%m/%Y",
+    "%m-%Y",
+    "%YM%m",
+    QUARTER,
+    ISO_WEEK,
 )
 
 # A text column counts as numbers / dates when this share of its present values parses;
@@ -57,6 +91,7 @@ PARSE_FRACTION = 0.95
 MIN_ROWS_FOR_IDENTIFIER = 10
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_YEAR_NAME = re.compile(r"(^|[\s_\-.])(year|yr|yyyy|season)s?($|[\s_\-.])", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|uuid|guid|key|index)$|^unnamed: \d+$", re.IGNORECASE)
 
 
@@ -201,10 +236,52 @@ def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
         # Text for a column that was datetime dtype in training is read as ISO 8601.
         fmt = "ISO8601" if fmt == "native" else fmt
         text = values.map(lambda v: v if v is None else str(v))
+        text, fmt = _rewrite_for_format(text, fmt)
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     # Wall time in UTC without a zone: datetime64 arrays cannot hold zones, and one data
     # set mixing offsets still gets one consistent timeline.
     return parsed.dt.tz_convert(None).astype("datetime64[us]")
+
+
+_DIRECTIVE_LABELS = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%H": "hh", "%I": "hh"}
+_DIRECTIVE_LABELS.update({"%M": "mm", "%S": "ss", "%p": "AM/PM", "%b": "Mon", "%B": "Mon"})
+_DIRECTIVE_LABELS.update({"%a": "Day", "%q": "n", "%G": "YYYY", "%V": "ww", "%z": "+hhmm"})
+_DIRECTIVE_LABELS.update({"%f": "ffffff", "%j": "DDD", "%%": "%"})
+
+
+def format_label(fmt: str) -> str:
+    """A date format for people: ``%d/%m/%Y`` as ``DD/MM/YYYY``, ``ISO8601`` as
+    ``YYYY-MM-DD``, quarters as ``YYYY-Qn``."""
+    if fmt in ("ISO8601", "native"):
+        return "YYYY-MM-DD"
+    return re.sub(r"%.", lambda m: _DIRECTIVE_LABELS.get(m.group(0), m.group(0)), fmt)
+
+
+_MONTH = re.compile(
+    r"(?<![a-z])(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![a-z])",
+    re.IGNORECASE,
+)
+_QUARTER = re.compile(
+    r"^\s*(?:(\d{4})\s*[-/ ]?\s*Q([1-4])|Q([1-4])\s*[-/ ]?\s*(\d{4}))\s*$", re.IGNORECASE
+)
+_ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{2})(?:-?([1-7]))?\s*$", re.IGNORECASE)
+
+
+def _rewrite_for_format(text: pd.Series, fmt: str) -> tuple[pd.Series, str]:
+    """Rewrite values into what pandas reads with ``fmt`` (month names, quarters, weeks)."""
+    if fmt == QUARTER:
+        parts = text.str.extract(_QUARTER)
+        year, quarter = parts[0].fillna(parts[3]), parts[1].fillna(parts[2])
+        month = (pd.to_numeric(quarter) * 3 - 2).map(lambda m: f"{m:02.0f}", na_action="ignore")
+        return year + "-" + month + "-01", "%Y-%m-%d"
+    if fmt == ISO_WEEK:
+        parts = text.str.extract(_ISO_WEEK)
+        return parts[0] + "-W" + parts[1] + "-" + parts[2].fillna("1"), "%G-W%V-%u"
+    fmt = fmt.replace("%B", "%b")
+    if "%b" in fmt:
+        text = text.str.replace(_MONTH, lambda m: m.group(1)[:3].title(), regex=True)
+    return text, fmt
 
 
 def parse_values(kind: str, values, fmt: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -246,9 +323,13 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
     Rules, in order: all missing or a single distinct value → dropped; pandas bool or two
     values read as yes/no, true/false, y/n, 1/0, on/off → boolean; numbers (or text of
     which >= 95 % parses as numbers) → numeric, except unique integers named like an id
-    or counting 1, 2, 3, ... → dropped; datetime dtype or text of which >= 95 % parses as
-    dates (ISO 8601, d/m/Y, m/d/Y, ...) → datetime; text that is e-mail addresses, unique
-    per row or nearly so (ids, names) or free text → dropped; other text → categorical.
+    or counting 1, 2, 3, ... → dropped (unless named like a year: one row per year);
+    datetime dtype or text of which >= 95 % parses as dates under one format (ISO 8601,
+    d/m/Y, m/d/Y, month names in any spelling, periods such as ``2011-01``, ``1974Q1`` or
+    ``2020-W05``, or a layout pandas guesses from the first values) → datetime; text that
+    is e-mail addresses, unique per row or nearly so (ids, names) or free text → dropped;
+    other text → categorical. Dates are tried before the identifier rules, so a column of
+    dates is never called an identifier.
 
     Parameters
     ----------
@@ -302,6 +383,10 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
         numbers = numbers[~bad]
         if unique_per_row and bool(np.all(numbers == np.round(numbers))):
             steps = np.diff(np.sort(numbers))
+            # One row per year (1990, 1991, ...) counts up too, but is a time, not an id.
+            years = _YEAR_NAME.search(name) and 1000 <= numbers.min() <= numbers.max() <= 2200
+            if years:
+                return decide("numeric", "years (one row per year)", unparsable=n_bad)
             if _ID_NAME.search(name) or bool(np.all(steps == 1)):
                 return decide("dropped", "identifier-like: a unique integer per row")
         if _is_number_dtype(series):
@@ -315,7 +400,7 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
     if date_format is not None:
         n_bad = int(counts[parse_datetime(distinct, date_format)[1]].sum())
         if n_bad <= (1 - PARSE_FRACTION) * n_present:
-            reason = f"dates in format {date_format}"
+            reason = f"dates in format {format_label(date_format)}"
             if n_bad:
                 reason += f" ({n_bad} unparsable value(s) read as missing)"
             return decide("datetime", reason, format=date_format, unparsable=n_bad)
@@ -335,12 +420,28 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
 
 
 def _detect_date_format(text: pd.Series) -> str | None:
-    """Return the first format parsing >= 95 % of (a sample of) the distinct values."""
+    """Return the first format parsing >= 95 % of (a sample of) the distinct values.
+
+    :data:`DATE_FORMATS` first; then the formats pandas guesses from the first values (a
+    layout the list lacks, e.g. ``Mon Jan 3 10:00:00 2000``), each tried on the whole sample
+    so the column still reads under one format."""
     sample = text.iloc[:1000]
     # Date strings have digits; this cheap screen keeps category columns out of the loop.
     if sample.str.contains(r"\d").mean() < PARSE_FRACTION:
         return None
-    for fmt in DATE_FORMATS:
+    for fmt in (*DATE_FORMATS, *_guessed_formats(sample.iloc[:5])):
         if _to_datetime(sample, fmt).isna().mean() <= 1 - PARSE_FRACTION:
             return fmt
     return None
+
+
+def _guessed_formats(values: pd.Series) -> list[str]:
+    formats = []
+    with warnings.catch_warnings():  # pandas warns about day-first guesses it overrides
+        warnings.simplefilter("ignore")
+        for value in values:
+            for dayfirst in (False, True):
+                fmt = guess_datetime_format(str(value), dayfirst=dayfirst)
+                if fmt and fmt not in formats and fmt not in DATE_FORMATS:
+                    formats.append(fmt)
+    return formats

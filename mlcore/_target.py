@@ -11,6 +11,9 @@ from mlcore._columns import normalize_values
 
 # A numeric target with at most this many distinct integer values is read as classes.
 MAX_CLASSES_FOR_INTEGERS = 20
+# A text target with at least this share of distinct values may be free text (then checked
+# for sentences: mostly with spaces, 30 characters on average, as in column inference).
+FREE_TEXT_DISTINCT = 0.5
 
 
 class PreparedTarget(NamedTuple):
@@ -80,8 +83,10 @@ def prepare_target(series, task=None) -> PreparedTarget:
     Raises
     ------
     ValueError
-        When every value is missing, a classification target has a single class, a
-        regression target is not numeric, or ``task`` is unknown.
+        When every value is missing, a regression target is not numeric, ``task`` is
+        unknown, or a classification target cannot be learned: a single class, a value
+        per row (an identifier or a name), free text, or more than half of its classes
+        seen only once. The message says what to choose instead.
     """
     series = pd.Series(series) if not isinstance(series, pd.Series) else series
     name = f"Target column {str(series.name)!r}" if series.name is not None else "The target"
@@ -113,7 +118,44 @@ def prepare_target(series, task=None) -> PreparedTarget:
         raise ValueError(
             f"{name} has a single class {classes[0]!r}; classification needs at least 2."
         )
+    _check_classes(name, values, y, numeric=not bad.any())
     return PreparedTarget(y, task, present)
+
+
+def _check_classes(name: str, values: pd.Series, y: np.ndarray, *, numeric: bool) -> None:
+    """Refuse targets no classifier can learn, saying what to choose instead.
+
+    A class seen once lands either in the training split (never tested) or in the test split
+    (never learned): a target whose classes are mostly single rows cannot be trained and
+    measured, and one with a value per row is an identifier, a name or free text."""
+    classes, counts = np.unique(y, return_counts=True)
+    n_rows, n_classes = len(y), len(classes)
+    instead = (
+        "Choose regression for this numeric column, or a column whose values repeat."
+        if numeric
+        else "Choose a column whose values repeat, such as a category."
+    )
+    text = values.astype(str)
+    if not numeric and n_classes >= FREE_TEXT_DISTINCT * n_rows and n_rows >= 3:
+        wordy = text.str.contains(" ").mean() >= 0.5 and text.str.len().mean() >= 30
+        if wordy:
+            raise ValueError(
+                f"{name} holds free text (long, mostly different sentences), not classes "
+                f"to predict. {instead}"
+            )
+    if n_classes == n_rows and n_rows >= 3:
+        raise ValueError(
+            f"{name} has a different value in every row ({n_rows} rows), so no class "
+            f"repeats and there is nothing to learn: it looks like an identifier or a name. "
+            f"{instead}"
+        )
+    singletons = int(np.sum(counts == 1))
+    if singletons * 2 > n_classes:
+        raise ValueError(
+            f"{name} has {n_classes} classes in {n_rows} rows and {singletons} of them occur "
+            f"only once: too many classes for this much data (a class must be seen in both "
+            f"the training and the test rows). {instead}"
+        )
 
 
 def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

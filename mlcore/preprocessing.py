@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mlcore import _encoders
-from mlcore._columns import ColumnKind, infer_column, parse_values
+from mlcore._columns import ColumnKind, format_label, infer_column, parse_values
 from mlcore._target import PreparedTarget, infer_task, prepare_target
 from mlcore.base import BaseEstimator, check_is_fitted
 
@@ -29,6 +29,7 @@ __all__ = [
     "TransformedRows",
     "infer_column",
     "infer_task",
+    "parse_values",
     "prepare_target",
 ]
 
@@ -302,13 +303,7 @@ def _bad_value_message(spec: dict, value) -> str:
     fmt = spec["format"]
     if fmt in ("ISO8601", "native"):
         return f"{value!r} is not a date (expected YYYY-MM-DD)"
-    for directive, shown in _DATE_DIRECTIVES.items():
-        fmt = fmt.replace(directive, shown)
-    return f"{value!r} is not a date (expected {fmt} or YYYY-MM-DD)"
-
-
-_DATE_DIRECTIVES = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%H": "hh", "%M": "mm"}
-_DATE_DIRECTIVES.update({"%S": "ss", "%b": "Mon"})
+    return f"{value!r} is not a date (expected {format_label(fmt)} or YYYY-MM-DD)"
 
 
 def _as_frame(df) -> pd.DataFrame:

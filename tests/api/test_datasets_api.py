@@ -56,6 +56,9 @@ def test_upload_returns_the_profile(client, user_headers):
         "delimiter": ";",
         "decimal": ",",
         "header_row": 0,
+        "quotechar": '"',
+        "skip_first": 0,
+        "skip_last": 0,
     }
     price = next(c for c in body["columns"] if c["name"] == "Prix (€)")
     assert price["kind"] == "numeric" and price["used"] is True
@@ -263,3 +266,97 @@ def test_openapi_documents_the_dataset_operations(client):
     upload = paths["/api/v1/datasets"]["post"]["requestBody"]["content"]
     assert "file" in upload["multipart/form-data"]["schema"]["required"]
     assert "413" in paths["/api/v1/datasets"]["post"]["responses"]
+    options = spec["components"]["schemas"]["ParseOptionsPublic"]["properties"]
+    assert {"quotechar", "skip_first", "skip_last"} <= set(options)
+    assert "whitespace" in options["delimiter"]["enum"]
+    parse = spec["components"]["schemas"]["DatasetParseRequest"]["properties"]
+    assert {"quotechar", "skip_first", "skip_last"} <= set(parse)
+    fields = upload["multipart/form-data"]["schema"]["properties"]
+    assert {"quotechar", "skip_first", "skip_last"} <= set(fields)
+
+
+# -- real-world layouts (issue 13, items 1, 2 and 4) ---------------------------------------------
+
+
+def test_upload_a_whitespace_table_with_title_and_footer(client, user_headers):
+    response = post_file(client, user_headers, filename="whitespace_aligned.csv")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    options = body["parse_options"]
+    assert options["delimiter"] == "whitespace"
+    assert (options["skip_first"], options["header_row"], options["skip_last"]) == (2, 0, 1)
+    assert [c["name"] for c in body["columns"]] == ["year", "month", "rain", "temp"]
+    assert body["n_rows"] == 24
+    assert any("Monthly rainfall" in w for w in body["warnings"])
+    assert any("Source: synthetic station records" in w for w in body["warnings"])
+
+
+def test_upload_that_reads_as_one_column_despite_separators_is_422(client, user_headers, app):
+    response = post_file(client, user_headers, filename="whitespace_values_with_blanks.csv")
+    error = error_of(response, 422)
+    assert "runs of spaces" in error["message"] and "cannot be told apart" in error["message"]
+    assert stored(app) == (0, 0)
+    response = post_file(client, user_headers, filename="whitespace_single.csv", delimiter=",")
+    error = error_of(response, 422)
+    assert error["details"][0]["field"] == "delimiter" and "whitespace" in error["message"]
+
+
+def test_upload_with_whitespace_and_skip_options(client, user_headers):
+    response = post_file(
+        client, user_headers, filename="footer_lines.csv", skip_first="1", header_row="none",
+        skip_last="0",
+    )  # fmt: skip
+    body = response.get_json()
+    assert response.status_code == 201, body
+    assert body["parse_options"]["skip_first"] == 1 and body["detected_options"]["skip_last"] == 2
+    assert body["n_rows"] == 14  # every line below the header, footers included
+    error = error_of(post_file(client, user_headers, skip_last="-1"), 422)
+    assert error["details"][0]["field"] == "skip_last"
+
+
+def test_reparse_with_skip_options_and_back_to_detection(client, user_headers):
+    dataset = post_file(client, user_headers, filename="footer_lines.csv").get_json()
+    url = f"/api/v1/datasets/{dataset['id']}/parse"
+    assert dataset["n_rows"] == 12 and dataset["parse_options"]["skip_last"] == 2
+    body = client.post(url, headers=user_headers, json={"skip_last": 0}).get_json()
+    assert body["n_rows"] == 14 and not any("Left out" in w for w in body["warnings"])
+    region = next(c for c in body["columns"] if c["name"] == "region")
+    assert "Exported 2024-05-01" in {t["value"] for t in region["top"]}
+    body = client.post(url, headers=user_headers, json={"skip_last": "auto"}).get_json()
+    assert body["n_rows"] == 12 and body["parse_options"] == body["detected_options"]
+
+
+def test_reparse_to_a_delimiter_that_leaves_one_column_is_422_and_changes_nothing(
+    client, user_headers
+):
+    dataset = post_file(client, user_headers, filename="whitespace_mixed_tabs.csv").get_json()
+    url = f"/api/v1/datasets/{dataset['id']}"
+    response = client.post(url + "/parse", headers=user_headers, json={"delimiter": "|"})
+    error = error_of(response, 422)
+    assert error["details"][0]["field"] == "delimiter"
+    assert "whitespace" in error["message"]
+    assert client.get(url, headers=user_headers).get_json() == dataset
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"skip_first": -1}, {"skip_last": 10_001}, {"skip_first": "two"}, {"quotechar": "`"},
+     {"delimiter": "spaces"}],
+)  # fmt: skip
+def test_reparse_rejects_bad_new_options(client, user_headers, dataset, body):
+    url = f"/api/v1/datasets/{dataset['id']}/parse"
+    error = error_of(client.post(url, headers=user_headers, json=body), 422)
+    assert error["details"][0]["field"] == next(iter(body))
+
+
+def test_upload_names_quoted_with_single_quotes(client, user_headers):
+    body = post_file(client, user_headers, filename="single_quoted.csv").get_json()
+    assert body["parse_options"]["quotechar"] == "'"
+    assert [c["name"] for c in body["columns"]] == ["vote", "age", "income", "party"]
+
+
+def test_upload_with_a_count_line_above_a_headerless_table(client, user_headers):
+    body = post_file(client, user_headers, filename="count_line.csv").get_json()
+    assert body["n_rows"] == 30 and body["parse_options"]["skip_first"] == 1
+    assert [c["kind"] for c in body["columns"]][:4] == ["numeric"] * 4
+    assert any("30,4,setosa" in w for w in body["warnings"])

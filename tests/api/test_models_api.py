@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -83,11 +84,14 @@ def test_bad_rows_get_their_own_errors(client, user_headers, forest):
         f"/api/v1/models/{forest['id']}/predict", headers=user_headers, json={"rows": rows}
     ).get_json()
     assert body["predictions"][0] is not None
-    assert body["predictions"][1:] == [None, None, None]
+    assert body["predictions"][1:3] == [None, None]
     assert body["probabilities"][1] is None
     assert "missing" in body["errors"][1]["region"]
     assert "not a number" in body["errors"][2]["age"]
-    assert "never saw" in body["errors"][3]["region"]
+    # A category never seen in training is answered, with a warning (issue 13, item 6).
+    assert body["predictions"][3] in forest["classes"] and body["errors"][3] is None
+    assert body["warnings"] == [None, None, None, {"region": body["warnings"][3]["region"]}]
+    assert "'mars' was not seen in training" in body["warnings"][3]["region"]
 
 
 def test_no_good_row_is_422(client, user_headers, forest):
@@ -185,3 +189,80 @@ def test_predict_bad_csv_bodies_are_4xx(client, user_headers, forest):
     assert any(d["field"] == "rows.0.region" for d in error_of(wrong, 422)["details"])
     binary = client.post(url, headers=csv_headers, data=b"PK\x03\x04" + bytes(200))
     assert 400 <= binary.status_code < 500 and binary.mimetype == "application/json"
+
+
+# -- real-world shapes (issue 13) ----------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
+
+
+def fixture_model(app, client, headers, filename: str, **run) -> dict:
+    dataset = upload(client, headers, filename, content=(FIXTURES / filename).read_bytes())
+    finished = train(client, headers, app=app, dataset_id=dataset["id"], **run)
+    assert finished["status"] == "succeeded", finished["error"]
+    return client.get(f"/api/v1/models/{finished['model_id']}", headers=headers).get_json()
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "params"),
+    [("decision_tree", {}), ("random_forest", {"n_estimators": 10})],
+)
+def test_a_table_whose_only_feature_is_a_date_trains_and_predicts(
+    app, client, user_headers, algorithm, params
+):
+    model = fixture_model(app, client, user_headers, "quarterly_gdp.csv", algorithm=algorithm,
+                          target="gdp", params=params)  # fmt: skip
+    assert [c["name"] for c in model["input_schema"]] == ["quarter"]
+    assert model["input_schema"][0]["kind"] == "datetime"
+    rows = [{"quarter": "1985Q3"}, {"quarter": "1985-07-01"}]
+    response = client.post(
+        f"/api/v1/models/{model['id']}/predict", headers=user_headers, json={"rows": rows}
+    )
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["errors"] == [None, None] and body["predictions"][0] == body["predictions"][1]
+    assert 1400 < body["predictions"][0] < 1700
+
+
+def test_a_csv_batch_with_unseen_categories_is_answered_with_warnings(app, client, user_headers):
+    model = fixture_model(app, client, user_headers, "flights_train.csv",
+                          algorithm="decision_tree", target="delayed")  # fmt: skip
+    response = client.post(
+        f"/api/v1/models/{model['id']}/predict",
+        headers={**user_headers, "Content-Type": "text/csv"},
+        data=(FIXTURES / "flights_new.csv").read_bytes(),
+    )
+    assert response.status_code == 200
+    out = pd.read_csv(io.BytesIO(response.data), keep_default_na=False)
+    assert out["prediction"].tolist()[:3] != ["", "", ""] and out["prediction"][3] == ""
+    assert out["warning"][0] == "" and "'N999ZZ' was not seen" in out["warning"][1]
+    assert "origin: 'BUR' was not seen" in out["warning"][2]
+    assert out["error"][3] == "distance: 'far' is not a number"
+
+
+def test_a_csv_batch_is_answered_in_its_own_dialect_or_plain(app, client, user_headers):
+    model = fixture_model(app, client, user_headers, "ventes_train.csv",
+                          algorithm="decision_tree", target="Catégorie")  # fmt: skip
+    url = f"/api/v1/models/{model['id']}/predict"
+    headers = {**user_headers, "Content-Type": "text/csv"}
+    content = (FIXTURES / "ventes_batch.csv").read_bytes()
+    same = client.post(url, headers=headers, data=content)
+    assert same.status_code == 200
+    assert same.headers["Content-Type"] == "text/csv; charset=windows-1252"
+    text = same.data.decode("cp1252")
+    assert text.startswith("Produit;Région;Prix (€);Quantité;prediction;") and "\r\n" in text
+    assert "\r\nBière blonde;Provence;1.234,50;7;" in text
+    plain = client.post(url + "?dialect=plain", headers=headers, data=content)
+    assert plain.headers["Content-Type"] == "text/csv; charset=utf-8"
+    out = pd.read_csv(io.BytesIO(plain.data))
+    assert out["Quantité"].tolist() == [12, 3, 5, 7] and out["Prix (€)"][0] == "2.95"
+    error = error_of(client.post(url + "?dialect=xml", headers=headers, data=content), 422)
+    assert error["details"][0]["field"] == "dialect"
+
+
+def test_openapi_documents_warnings_and_the_csv_dialect(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "warnings" in spec["components"]["schemas"]["PredictResponse"]["required"]
+    parameters = spec["paths"]["/api/v1/models/{model_id}/predict"]["post"]["parameters"]
+    dialect = next(p for p in parameters if p["name"] == "dialect")
+    assert dialect["in"] == "query" and dialect["schema"]["enum"] == ["upload", "plain"]

@@ -18,6 +18,7 @@ from mlcore.preprocessing import (
     TabularPreprocessor,
     infer_column,
     infer_task,
+    parse_values,
     prepare_target,
 )
 
@@ -38,10 +39,10 @@ INFERENCE_CASES = [
     (list(RNG.choice(np.arange(1000, 9000), N, replace=False)), "numeric", "numeric"),
     ([f"C{i:05d}" for i in range(N)], "dropped", "identifier"),
     ([f"user{i}@example.org" for i in range(N)], "dropped", "e-mail"),
-    (_dates("%Y-%m-%d"), "datetime", "ISO8601"),
-    (_dates("%Y-%m-%dT%H:%M:%S", with_time=True), "datetime", "ISO8601"),
-    (_dates("%d/%m/%Y"), "datetime", "%d/%m/%Y"),
-    (_dates("%m/%d/%Y"), "datetime", "%m/%d/%Y"),
+    (_dates("%Y-%m-%d"), "datetime", "YYYY-MM-DD"),
+    (_dates("%Y-%m-%dT%H:%M:%S", with_time=True), "datetime", "YYYY-MM-DD"),
+    (_dates("%d/%m/%Y"), "datetime", "DD/MM/YYYY"),
+    (_dates("%m/%d/%Y"), "datetime", "MM/DD/YYYY"),
     (["yes", "no", "Yes", None, "yes", "no"] * (N // 6), "boolean", "no/yes"),
     (["Y", "N"] * (N // 2), "boolean", "Y"),
     ([True, False, True] * (N // 3), "boolean", "True"),
@@ -459,3 +460,112 @@ def test_datetime_dtype_columns_and_time_zones():
     assert first[:5].tolist() == [2019, 12, 31, 1, 23]
     rows = pre.transform_rows([{"t": "2019-12-31T23:00:00"}])
     np.testing.assert_array_equal(rows.X[0], first)
+
+
+# -- dates and periods, read as a person reads them (issue 13, item 3) -------------------------
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_SPELLED = ["January", "Feb.", "March", "April", "May", "June", "July", "Aug.", "Sept."]
+_SPELLED += ["Oct.", "Nov.", "DEC"]
+
+
+@pytest.mark.parametrize(
+    ("values", "label", "first", "last"),
+    [
+        ([f"{_MONTHS[i % 12]}-{i % 28 + 1}-{1995 + i // 12}" for i in range(N)],
+         "Mon-DD-YYYY", "1995-01-01", "1999-12-04"),
+        ([f"{_SPELLED[i % 12]} {i % 28 + 1} {2000 + i // 12}" for i in range(N)],
+         "Mon DD YYYY", "2000-01-01", "2004-12-04"),
+        ([f"{1974 + i // 4}Q{i % 4 + 1}" for i in range(N)], "YYYY-Qn", "1974-01-01",
+         "1988-10-01"),
+        ([f"Q{i % 4 + 1} {1974 + i // 4}" for i in range(N)], "YYYY-Qn", "1974-01-01",
+         "1988-10-01"),
+        ([f"{2011 + i // 12}-{i % 12 + 1:02d}" for i in range(N)], "YYYY-MM", "2011-01-01",
+         "2015-12-01"),
+        ([f"{2019 + i // 52}-W{i % 52 + 1:02d}" for i in range(N)], "YYYY-Www", "2018-12-31",
+         "2020-02-17"),
+        ([f"{i % 28 + 1:02d}{_MONTHS[i % 12].upper()}{1990 + i // 12}" for i in range(N)],
+         "DDMonYYYY", "1990-01-01", "1994-12-04"),
+        ([f"{2000 + i // 12}M{i % 12 + 1:02d}" for i in range(N)], "YYYYMMM", "2000-01-01",
+         "2004-12-01"),
+        # A layout the list lacks: pandas guesses it from the first values, then the whole
+        # column must read under that one format.
+        ([f"Mon Jan {i % 28 + 1:2d} 10:{i:02d}:00 2001" for i in range(N)], "Day Mon  DD",
+         "2001-01-01", "2001-01-04"),
+    ],
+)  # fmt: skip
+def test_dates_and_periods_under_one_format(values, label, first, last):
+    column = pd.Series(values, name="when")
+    info = infer_column(column)
+    assert info.kind == "datetime", info
+    assert label in info.reason and "identifier" not in info.reason
+    parsed, bad = parse_values("datetime", column, info.details["format"])
+    assert not bad.any()
+    assert str(parsed[0])[:10] == first and str(parsed[-1])[:10] == last
+
+
+def test_unique_dates_are_never_called_identifiers():
+    # One value per row, as a time series has: still dates, whatever the format.
+    for fmt in ("%b-%d-%Y", "%Y-%m", "%d %b %Y", "%m/%d/%y"):
+        column = pd.Series(_dates(fmt), name="day")
+        assert infer_column(column).kind == "datetime", fmt
+
+
+def test_one_row_per_year_is_a_time_not_an_identifier():
+    assert infer_column(pd.Series(range(1960, 2021), name="Year")).kind == "numeric"
+    assert infer_column(pd.Series(range(1960, 2021), name="fiscal_year")).kind == "numeric"
+    # Counting up under another name stays an identifier.
+    assert infer_column(pd.Series(range(1960, 2021), name="row")).kind == "dropped"
+
+
+def test_a_table_whose_only_feature_is_a_quarter_encodes_and_reads_new_rows():
+    quarters = [f"{1974 + i // 4}Q{i % 4 + 1}" for i in range(N)]
+    pre = TabularPreprocessor().fit(pd.DataFrame({"quarter": quarters, "gdp": range(N)}), "gdp")
+    assert pre.feature_names_out_[:2] == ["quarter.year", "quarter.month"]
+    rows = pre.transform_rows([{"quarter": "1990Q2"}, {"quarter": "1990-04-01"}, {"quarter": "Q5"}])
+    assert rows.valid.tolist() == [0, 1]
+    np.testing.assert_array_equal(rows.X[0], rows.X[1])
+    assert rows.X[0][:3].tolist() == [1990, 4, 1]
+    assert rows.errors[2] == {"quarter": "'Q5' is not a date (expected YYYY-Qn or YYYY-MM-DD)"}
+
+
+def test_text_that_merely_contains_digits_is_not_dates():
+    assert infer_column(pd.Series([f"A{i % 9}" for i in range(N)])).kind == "categorical"
+    versions = pd.Series([f"1.{i % 5}.{i % 7}" for i in range(N)])
+    assert infer_column(versions).kind != "datetime"
+    months_only = pd.Series(_MONTHS * 5)  # no year, no day: a category
+    assert infer_column(months_only).kind == "categorical"
+
+
+# -- targets that cannot be learned (issue 13, item 7) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "task", "words"),
+    [
+        ([f"Passenger {i}" for i in range(40)], None,
+         ["different value in every row", "identifier or a name", "values repeat"]),
+        ([f"This sentence number {i} says something different about item {i % 7}."
+          for i in range(30)] + ["Short."] * 10, None,
+         ["free text", "values repeat"]),
+        (list(RNG.normal(size=60)), "classification",
+         ["different value in every row", "Choose regression"]),
+        ([f"c{i}" for i in range(30)] + ["c0", "c1", "c2", "c3", "c4"], None,
+         ["30 classes in 35 rows", "25 of them occur only once", "values repeat"]),
+    ],
+)  # fmt: skip
+def test_targets_that_cannot_be_learned_say_what_to_choose_instead(values, task, words):
+    with pytest.raises(ValueError) as caught:
+        prepare_target(pd.Series(values, name="who"), task=task)
+    message = str(caught.value)
+    assert message.startswith("Target column 'who'")
+    assert all(word in message for word in words), message
+    assert "y_true" not in message
+
+
+def test_learnable_targets_pass_the_checks():
+    prepare_target(pd.Series(["a", "b", "c"] * 10))
+    prepare_target(pd.Series(["a", "b", "a"]))  # tiny, but a class repeats
+    # A few classes seen once among many that repeat are fine (rare classes).
+    prepare_target(pd.Series(["a", "b", "c"] * 10 + ["d", "e"]))
+    prepare_target(pd.Series(list(RNG.normal(size=60))))  # regression

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from mlcore.preprocessing import infer_column
 from webapp.errors import AppError, PayloadTooLarge, ValidationFailed
 from webapp.services.csv_parsing import (
+    WHITESPACE,
     NotCsv,
     ParseOptions,
     detect_decimal,
@@ -52,15 +53,17 @@ def parse(name: str, overrides=None, **limits):
         ("na_tokens.csv", "utf-8", ",", ".", 0),
         ("dates.csv", "utf-8", ",", ".", 0),
         ("units_header.csv", "utf-8", ",", ".", 0),
-        ("preamble.csv", "utf-8", ",", ".", 2),
+        ("preamble.csv", "utf-8", ",", ".", (2, 0)),  # two lines skipped, then the header
         ("no_header.csv", "utf-8", ",", ".", None),
         ("latin1.csv", "cp1252", ",", ".", 0),
         ("crlf_trailing_delimiter.csv", "utf-8", ",", ".", 0),
     ],
 )
 def test_detects_how_the_file_is_written(name, encoding, delimiter, decimal, header_row):
+    skip_first, header_row = header_row if isinstance(header_row, tuple) else (0, header_row)
     table = parse(name)
-    assert table.options == ParseOptions(encoding, delimiter, decimal, header_row)
+    expected = ParseOptions(encoding, delimiter, decimal, header_row, skip_first=skip_first)
+    assert table.options == expected
     assert table.detected == table.options
 
 
@@ -219,10 +222,10 @@ def test_auto_means_detect():
     assert table.options == ParseOptions("utf-8", "|", ".", 0)
 
 
-def test_a_wrong_delimiter_gives_one_column_and_a_warning():
-    table = parse("pipe.csv", {"delimiter": ";"})
-    assert table.frame.shape[1] == 1
-    assert "pipe-separated" in table.warnings[0]
+def test_a_wrong_delimiter_that_leaves_one_column_is_a_422_naming_the_right_one():
+    with pytest.raises(ValidationFailed, match="split into 3 values on pipe") as caught:
+        parse("pipe.csv", {"delimiter": ";"})
+    assert caught.value.details[0]["field"] == "delimiter"
 
 
 def test_wrong_encoding_override_is_a_clear_422():
@@ -376,3 +379,174 @@ def test_profile_of_extreme_numbers_is_strict_json():
     profile = profile_frame(frame)
     json.dumps(profile, allow_nan=False)
     assert profile["columns"][0]["histogram"] is None
+
+
+# -- whitespace-separated tables (issue 13, item 1) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "columns", "n_rows", "numeric"),
+    [
+        ("whitespace_single.csv", ["height", "weight", "age", "sex"], 24, ["height", "age"]),
+        ("whitespace_aligned.csv", ["year", "month", "rain", "temp"], 24, ["rain", "temp"]),
+        ("whitespace_mixed_tabs.csv", ["id", "group", "score", "weight"], 20, ["score"]),
+    ],
+)
+def test_whitespace_separated_tables_are_read_as_columns(name, columns, n_rows, numeric):
+    table = parse(name)
+    assert table.options.delimiter == WHITESPACE
+    assert list(table.frame.columns) == columns
+    assert len(table.frame) == n_rows
+    assert all(pd.api.types.is_numeric_dtype(table.frame[c]) for c in numeric)
+    assert table.detected == table.options
+
+
+def test_r_write_table_output_names_the_row_name_column():
+    table = parse("whitespace_r_rownames.csv")
+    assert list(table.frame.columns) == ["column_1", "speed", "dist"]
+    assert table.frame["speed"].tolist()[:3] == [4, 4, 7]
+    assert "R writes row names" in table.warnings[0]
+
+
+def test_aligned_values_with_unquoted_blanks_are_a_422_saying_what_was_seen():
+    with pytest.raises(ValidationFailed) as caught:
+        parse("whitespace_values_with_blanks.csv")
+    message = caught.value.message
+    assert "read as a single value" in message and "runs of spaces" in message
+    assert "3 to 4 values per line" in message and "Quote the values" in message
+
+
+def test_choosing_a_delimiter_that_leaves_one_column_names_the_one_that_splits():
+    with pytest.raises(ValidationFailed, match="split into 4 values on whitespace") as caught:
+        parse("whitespace_single.csv", {"delimiter": ","})
+    assert caught.value.details[0]["field"] == "delimiter"
+    assert parse("whitespace_single.csv", {"delimiter": "whitespace"}).frame.shape == (24, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x y z\na 1,5 2,5\nb 2,5 3,5\nc 3,25 4,5\n", WHITESPACE),  # commas inside values
+        ("a, b, c\n1, 2, 3\n4, 5, 6\n", ","),  # commas then blanks: the commas separate
+        ("a\tb\tc\n1\t\t3\n4\t5\t6\n7\t8\t\n", "\t"),  # empty fields need the tab
+        ("name\nJohn Smith\nMary Jones\nAnn Lee\nBob Stone\n", ","),  # one column of names
+        ("date\nJan 1 2000\nFeb 2 2000\nMar 3 2001\nApr 4 2002\n", ","),  # one date column
+        ("Iris data\n5.1 3.5 1.4 0.2\n4.9 3.0 1.4 0.2\n4.7 3.2 1.3 0.2\n", WHITESPACE),
+    ],
+)
+def test_detect_whitespace_only_where_blanks_separate_columns(text, expected):
+    assert detect_delimiter(text) == expected
+
+
+def test_a_blank_line_between_header_and_rows_of_a_whitespace_table():
+    table = parse_csv(b"a b c\n\n1 2 3\n4 5 6\n")
+    assert list(table.frame.columns) == ["a", "b", "c"] and table.warnings == []
+
+
+def test_one_column_of_values_with_blanks_stays_one_column():
+    frame = parse_csv(b"name\nJohn Smith\nMary Jones\nAnn Lee\nBob Stone\n").frame
+    assert list(frame.columns) == ["name"] and frame["name"].iloc[0] == "John Smith"
+    # Separators inside quotes are part of the values: one column, rightly.
+    quoted = parse_csv(b'comment\n"Not great, not terrible"\n"Good, really"\n"Bad, sadly"\n')
+    assert quoted.frame["comment"].tolist()[0] == "Not great, not terrible"
+
+
+# -- lines that are not rows (issue 13, item 2) --------------------------------------------------
+
+
+def test_footer_lines_are_left_out_with_a_note():
+    table = parse("footer_lines.csv")
+    assert table.options.skip_last == 2  # the blank line above them needs no skipping
+    assert len(table.frame) == 12
+    assert set(table.frame["region"]) == {"north", "south", "east", "west"}
+    assert table.frame["units"].dtype == np.int64
+    note = table.warnings[0]
+    assert "Left out 2 lines at the end" in note
+    assert "“Source: Sales department, quarterly export”" in note and "Exported 2024-05-01" in note
+
+
+def test_a_first_line_counting_the_rows_is_neither_header_nor_data():
+    table = parse("count_line.csv")
+    assert (table.options.skip_first, table.options.header_row) == (1, None)
+    assert table.frame.shape == (30, 5)
+    assert all(pd.api.types.is_numeric_dtype(table.frame[c]) for c in table.frame)
+    assert "“30,4,setosa,versicolor,virginica”" in table.warnings[0]
+
+
+def test_titles_above_and_footers_below_a_whitespace_table():
+    table = parse("whitespace_aligned.csv")
+    assert (table.options.skip_first, table.options.skip_last) == (2, 1)
+    assert "“Monthly rainfall and temperature, station 4711”" in table.warnings[0]
+    assert "“Source: synthetic station records”" in table.warnings[1]
+
+
+def test_title_lines_are_named_in_a_note():
+    assert "“Sales report exported 2024-05-01”" in parse("preamble.csv").warnings[0]
+    table = parse_csv(b"# generated by a tool\n# units: cm\nx,y\n1,2\n3,4\n")
+    assert table.options.skip_first == 2 and list(table.frame.columns) == ["x", "y"]
+
+
+def test_skip_options_override_detection():
+    every_line = parse("footer_lines.csv", {"skip_last": 0})
+    assert len(every_line.frame) == 14 and every_line.detected.skip_last == 2
+    assert not any("Left out" in w for w in every_line.warnings)
+    counted = parse("count_line.csv", {"skip_first": 0, "header_row": None})
+    assert counted.frame.shape == (31, 5) and counted.frame["column_1"].iloc[0] == 30
+    # header_row counts after the skipped lines, as pandas' skiprows and header do.
+    table = parse("preamble.csv", {"skip_first": 0, "header_row": 2})
+    assert list(table.frame.columns) == ["region", "units", "revenue"]
+    fewer = parse("footer_lines.csv", {"skip_last": 5})
+    assert len(fewer.frame) == 10 and "Left out 4 lines at the end" in fewer.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        (b'id,comment\n1,"a\nb"\n2,"multi\nline text"\n', 2),  # a quoted value ends the file
+        (b"kind,n\nA,1\nB,2\nNotes,3\n", 3),  # a footer word as a category is data
+        (b"a,b,c\n1,2,3\n4,5\n", 2),  # a short last row is still a row
+    ],
+)
+def test_last_rows_that_are_rows_stay(text, rows):
+    table = parse_csv(text)
+    assert table.options.skip_last == 0 and len(table.frame) == rows
+
+
+@pytest.mark.parametrize(("key", "value"), [("skip_first", -1), ("skip_last", "x")])
+def test_bad_skip_options_name_the_field(key, value):
+    with pytest.raises(ValidationFailed) as caught:
+        parse("footer_lines.csv", {key: value})
+    assert caught.value.details[0]["field"] == key
+
+
+def test_skipping_every_line_says_so():
+    with pytest.raises(ValidationFailed) as caught:
+        parse("footer_lines.csv", {"skip_last": 50})
+    assert caught.value.details[0]["field"] == "skip_last"
+    with pytest.raises(ValidationFailed) as caught:
+        parse("no_header.csv", {"skip_first": 3, "header_row": None})
+    assert "after skipping 3" in caught.value.details[0]["message"]
+
+
+def test_options_stored_before_the_skip_options_read_as_before():
+    stored = {"encoding": "utf-8", "delimiter": ",", "decimal": ".", "header_row": 0}
+    table = parse("footer_lines.csv", stored)
+    assert (table.options.skip_first, table.options.skip_last) == (0, 0)
+    assert len(table.frame) == 14  # footers were rows then; the stored parse must not change
+
+
+# -- quote characters (issue 13, item 4) ---------------------------------------------------------
+
+
+def test_names_and_values_quoted_with_single_quotes_lose_their_quotes():
+    table = parse("single_quoted.csv")
+    assert table.options.quotechar == "'"
+    assert list(table.frame.columns) == ["vote", "age", "income", "party"]
+    assert set(table.frame["vote"]) == {"y", "n"}
+    assert table.frame["age"].dtype == np.int64
+
+
+def test_apostrophes_inside_values_are_not_quotes():
+    table = parse_csv(b"name,n\nO'Brien,1\nD'Arcy,2\nit's,3\n")
+    assert table.options.quotechar == '"'
+    assert table.frame["name"].tolist() == ["O'Brien", "D'Arcy", "it's"]

@@ -64,6 +64,9 @@ def test_create_stores_row_bytes_options_and_profile(ctx, alice):
         "delimiter": ";",
         "decimal": ",",
         "header_row": 0,
+        "quotechar": '"',
+        "skip_first": 0,
+        "skip_last": 0,
     }
     assert dataset.detected_options == dataset.parse_options
     assert dataset.file.content == (FIXTURES / "cp1252_semicolon.csv").read_bytes()

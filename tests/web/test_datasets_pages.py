@@ -246,3 +246,55 @@ class TestTooLargeWithCsrf:
         body, content_type = multipart("big.csv", b"a\n" + b"1\n" * (26 * 1024 * 1024))
         response = client.post("/datasets/", data=body, content_type=content_type)
         assert response.status_code == 302 and "/auth/login" in response.location
+
+
+# -- real-world layouts (issue 13, items 1, 2 and 4) ---------------------------------------------
+
+
+def test_a_whitespace_table_shows_what_was_left_out_and_how_it_was_read(client, alice):
+    page = client.get(upload(client, "whitespace_aligned.csv").location).get_data(as_text=True)
+    assert "whitespace-separated" in page
+    assert "the first 2 lines left out, column names on line 3" in page
+    assert "the last 1 line left out" in page
+    assert "Monthly rainfall and temperature, station 4711" in page  # the note quotes it
+    assert "Source: synthetic station records" in page
+    assert '<option selected value="whitespace">' in page
+    assert '<option selected value="2">2 lines</option>' in page
+
+
+def test_an_upload_that_reads_as_one_column_is_a_form_error(client, alice, app):
+    response = upload(client, "whitespace_values_with_blanks.csv")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "runs of spaces" in page and "cannot be told apart" in page
+    assert stored(app) == (0, 0)
+
+
+def test_reparse_with_skip_and_quote_options(client, alice):
+    dataset = dataset_id(upload(client, "footer_lines.csv"))
+    page = client.get(f"/datasets/{dataset}").get_data(as_text=True)
+    assert "Source: Sales department, quarterly export" in page and "12 rows" in page
+    form = {"encoding": "auto", "delimiter": "auto", "decimal": "auto", "quotechar": "auto",
+            "skip_first": "0", "header_row": "0", "skip_last": "0"}  # fmt: skip
+    response = client.post(f"/datasets/{dataset}/parse", data=form)
+    assert response.status_code == 302
+    page = client.get(f"/datasets/{dataset}").get_data(as_text=True)
+    assert "14 rows" in page and "Left out" not in page
+    form["skip_last"] = "auto"
+    client.post(f"/datasets/{dataset}/parse", data=form)
+    assert "12 rows" in client.get(f"/datasets/{dataset}").get_data(as_text=True)
+
+
+def test_reparse_to_one_column_shows_why_and_changes_nothing(client, alice):
+    dataset = dataset_id(upload(client, "whitespace_single.csv"))
+    form = {"encoding": "auto", "delimiter": ";", "decimal": "auto", "header_row": "auto"}
+    response = client.post(f"/datasets/{dataset}/parse", data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "split into 4 values on whitespace" in page and "The data set was not changed." in page
+    assert "4 columns" in client.get(f"/datasets/{dataset}").get_data(as_text=True)
+
+
+def test_single_quoted_names_are_shown_without_quotes(client, alice):
+    page = client.get(upload(client, "single_quoted.csv").location).get_data(as_text=True)
+    assert '<th scope="col">vote</th>' in page and "&#39;vote&#39;" not in page

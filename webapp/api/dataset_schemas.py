@@ -10,18 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from webapp.api.schemas import ApiModel, Page
 from webapp.services.datasets import NAME_MAX
 
-Delimiter = Literal[",", ";", "\t", "|"]
+Delimiter = Literal[",", ";", "\t", "|", "whitespace"]
 Decimal = Literal[".", ","]
+Quote = Literal['"', "'"]
+MAX_SKIP = 10_000
+_DELIMITER_HELP = "'whitespace' splits on runs of spaces and tabs (pandas' sep=r'\\s+')."
+_SKIP_FIRST_HELP = "Lines at the top that are not part of the table (titles, notes)."
+_SKIP_LAST_HELP = "Lines at the end that are not rows (footers such as 'Source: ...')."
 
 
 class ParseOptionsPublic(BaseModel):
-    """How the file is read. ``header_row``: 0-based line of the column names (lines above it
-    are skipped), ``null`` when the file has no header."""
+    """How the file is read, as pandas' ``read_csv`` does: ``skip_first`` lines are dropped,
+    then ``header_row`` is the 0-based line of the column names counted from there (``null``:
+    no header), and ``skip_last`` lines are dropped at the end."""
 
     encoding: str = Field(examples=["utf-8"])
-    delimiter: Delimiter
+    delimiter: Delimiter = Field(description=_DELIMITER_HELP)
     decimal: Decimal
     header_row: int | None
+    quotechar: Quote = Field(default='"', description="The character that quotes values.")
+    skip_first: int = Field(default=0, ge=0, description=_SKIP_FIRST_HELP)
+    skip_last: int = Field(default=0, ge=0, description=_SKIP_LAST_HELP)
 
 
 class Histogram(BaseModel):
@@ -79,7 +88,10 @@ class DatasetPublic(DatasetSummary):
         description="What detection chose; differs from parse_options where overridden."
     )
     columns: list[ColumnProfile]
-    warnings: list[str] = Field(description="What parsing tolerated, e.g. skipped empty rows.")
+    warnings: list[str] = Field(
+        description="What parsing tolerated or left out, e.g. skipped empty rows, title lines "
+        "above the table and footer lines below it."
+    )
     notes: list[str] = Field(description="What the columns add up to for training.")
 
     @classmethod
@@ -107,13 +119,23 @@ class DatasetUpdate(ApiModel):
 
 class DatasetParseRequest(ApiModel):
     """New parse options; a field left out keeps its current value, ``"auto"`` detects it
-    again. ``header_row``: 0-based line of the column names, ``null`` for no header."""
+    again. ``header_row``: 0-based line of the column names counted after the ``skip_first``
+    lines, ``null`` for no header."""
 
     encoding: str | None = Field(default=None, max_length=40, examples=["cp1252"])
-    delimiter: Literal[",", ";", "\t", "|", "auto"] | None = None
+    delimiter: Literal[",", ";", "\t", "|", "whitespace", "auto"] | None = Field(
+        default=None, description=_DELIMITER_HELP
+    )
     decimal: Literal[".", ",", "auto"] | None = None
+    quotechar: Literal['"', "'", "auto"] | None = None
     header_row: int | Literal["auto"] | None = Field(
         default=None, description="0 to 200, null (no header) or 'auto'."
+    )
+    skip_first: int | Literal["auto"] | None = Field(
+        default=None, description=f"{_SKIP_FIRST_HELP} 0 to {MAX_SKIP:,} or 'auto'."
+    )
+    skip_last: int | Literal["auto"] | None = Field(
+        default=None, description=f"{_SKIP_LAST_HELP} 0 to {MAX_SKIP:,} or 'auto'."
     )
 
     @field_validator("header_row", mode="before")
@@ -128,10 +150,22 @@ class DatasetParseRequest(ApiModel):
             return value
         raise ValueError("must be a line number from 0 to 200, null for no header, or 'auto'")
 
+    @field_validator("skip_first", "skip_last", mode="before")
+    @classmethod
+    def _skip(cls, value):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SKIP:
+            return value
+        raise ValueError(f"must be a number of lines from 0 to {MAX_SKIP:,}, or 'auto'")
+
     def overrides(self) -> dict:
         """The options to change: every field that was sent (``null`` header_row included)."""
         sent = self.model_fields_set
-        out = {k: getattr(self, k) for k in ("encoding", "delimiter", "decimal") if k in sent}
+        keys = ("encoding", "delimiter", "decimal", "quotechar", "skip_first", "skip_last")
+        out = {k: getattr(self, k) for k in keys if k in sent}
         out = {k: v for k, v in out.items() if v is not None}
         if "header_row" in sent:
             out["header_row"] = self.header_row

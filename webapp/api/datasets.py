@@ -26,7 +26,15 @@ from webapp.services import datasets as dataset_service
 from webapp.services.datasets import DETAILS
 from webapp.web import owned
 
-_OPTION_FIELDS = ("encoding", "delimiter", "decimal", "header_row")
+_OPTION_FIELDS = (
+    "encoding",
+    "delimiter",
+    "decimal",
+    "quotechar",
+    "header_row",
+    "skip_first",
+    "skip_last",
+)
 _UPLOAD_CONTENT = {
     "multipart/form-data": {
         "schema": {
@@ -36,7 +44,8 @@ _UPLOAD_CONTENT = {
                 "file": {
                     "type": "string",
                     "format": "binary",
-                    "description": "The CSV file (UTF-8 or Windows-1252; , ; tab or | delimited).",
+                    "description": "The CSV file (UTF-8 or Windows-1252; comma, semicolon, "
+                    "tab, pipe or whitespace delimited).",
                 },
                 "name": {
                     "type": "string",
@@ -44,11 +53,25 @@ _UPLOAD_CONTENT = {
                     "description": "Defaults to the file name without its extension.",
                 },
                 "encoding": {"type": "string", "description": "Override detection, e.g. cp1252."},
-                "delimiter": {"type": "string", "enum": [",", ";", "\t", "|", "auto"]},
+                "delimiter": {
+                    "type": "string",
+                    "enum": [",", ";", "\t", "|", "whitespace", "auto"],
+                    "description": "'whitespace': runs of spaces and tabs separate values.",
+                },
                 "decimal": {"type": "string", "enum": [".", ",", "auto"]},
+                "quotechar": {"type": "string", "enum": ['"', "'", "auto"]},
                 "header_row": {
                     "type": "string",
-                    "description": "0-based line of the column names, 'none', or 'auto'.",
+                    "description": "0-based line of the column names counted after the "
+                    "skip_first lines, 'none', or 'auto'.",
+                },
+                "skip_first": {
+                    "type": "string",
+                    "description": "Lines at the top that are not part of the table, or 'auto'.",
+                },
+                "skip_last": {
+                    "type": "string",
+                    "description": "Lines at the end that are not rows (footers), or 'auto'.",
                 },
             },
         }
@@ -93,10 +116,12 @@ def _form_options() -> dict:
 )
 def create_dataset():
     """Send ``multipart/form-data`` with the file in ``file`` (and optionally ``name`` and
-    parse options). The encoding, delimiter, decimal mark and header line are detected unless
-    given. Answers 413 for a file over the size, row or column limits, 415 for a request that
+    parse options). The encoding, quote character, delimiter, decimal mark, header line and
+    the lines above and below the table are detected unless given; lines left out are named in
+    `warnings`. Answers 413 for a file over the size, row or column limits, 415 for a request that
     is not multipart, 422 for a file that cannot be read as a table (code ``not_csv`` for one
-    that is not text at all: an image, a zip)."""
+    that is not text at all: an image, a zip), including a file that reads as one column while
+    its lines hold separators (the message says what was seen)."""
     if not request.mimetype.startswith("multipart/form-data"):
         raise UnsupportedMediaType("Send the file as multipart/form-data in a field named 'file'.")
     upload = request.files.get("file")

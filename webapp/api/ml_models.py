@@ -14,6 +14,7 @@ from webapp.api.ml_schemas import (
     ModelPage,
     ModelPublic,
     ModelQuery,
+    PredictQuery,
     PredictRequest,
     PredictResponse,
 )
@@ -89,6 +90,7 @@ def _predict_body(model):
     summary="Predict",
     body=PredictRequest,
     body_parser=_predict_body,
+    query=PredictQuery,
     response=PredictResponse,
     errors=(415, 422),
     request_content={
@@ -98,8 +100,10 @@ def _predict_body(model):
     extra_responses={
         "200": {
             "description": "JSON: one prediction per row, in order (null where `errors` "
-            "says why). A `text/csv` body gets the CSV back with `prediction` (or "
-            "`cluster`), `probability_<class>` and, for bad rows, `error` columns.",
+            "says why; `warnings` for answered rows with a caveat). A `text/csv` body gets "
+            "the CSV back with `prediction` (or `cluster`), `probability_<class>` and, where "
+            "needed, `error` and `warning` columns, in the upload's own dialect unless "
+            "`?dialect=plain`.",
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}},
                 **CSV_CONTENT,
@@ -107,17 +111,21 @@ def _predict_body(model):
         }
     },
 )
-def predict(model_id: int, body: PredictRequest | None):
+def predict(model_id: int, body: PredictRequest | None, query: PredictQuery):
     """Predict with JSON `{"rows": [{"column": value, ...}, ...]}` or a CSV body
-    (`Content-Type: text/csv`). A bad row (missing column, wrong type, unseen category)
-    gets its own error and the other rows are still answered; 422 if no row can be."""
+    (`Content-Type: text/csv`). A bad row (missing column, wrong type) gets its own error
+    and the other rows are still answered; 422 if no row can be. A category the model never
+    saw is read as a rare one and the row gets a warning. A CSV body is answered in its own
+    dialect (delimiter, decimal mark, encoding, line ending) unless `?dialect=plain`."""
     version = owned(ModelVersion, model_id)
     session = get_session()
     if body is None:
         content = request.get_data()
         if not content.strip():
             raise ValidationFailed("The CSV body is empty: send a header row and data rows.")
-        text = prediction_service.predict_csv(session=session, version=version, content=content)
-        return Response(text, mimetype="text/csv")
+        answer = prediction_service.predict_csv(
+            session=session, version=version, content=content, dialect=query.dialect
+        )
+        return Response(answer.content, content_type=answer.content_type)
     result = prediction_service.predict_rows(session=session, version=version, rows=body.rows)
     return PredictResponse(**result.as_dict())

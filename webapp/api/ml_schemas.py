@@ -158,12 +158,23 @@ class PredictRequest(ApiModel):
     rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
 
+class PredictQuery(ApiModel):
+    dialect: Literal["upload", "plain"] = Field(
+        default="upload",
+        description="For a CSV body: answer in the upload's own dialect (delimiter, decimal "
+        "mark, quote character, encoding, line ending), or `plain` UTF-8 comma-separated CSV "
+        "with decimal points.",
+    )
+
+
 class PredictResponse(BaseModel):
     """One entry per input row, in order: `predictions[i]` is null when `errors[i]` says
     why row i could not be answered. `probabilities[i][j]` is the probability of
-    `classes[j]` (classifiers only)."""
+    `classes[j]` (classifiers only). `warnings[i]` names what the model read differently
+    in an answered row, e.g. a category it never saw (read as a rare one)."""
 
     predictions: list[Any]
     probabilities: list[list[float] | None] | None = None
     classes: list[Any] | None = None
     errors: list[dict[str, str] | None]
+    warnings: list[dict[str, str] | None]

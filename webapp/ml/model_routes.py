@@ -46,6 +46,7 @@ def _render_model(version, *, values=None, result=None, errors=None, csv_error=N
         "ml/model.html",
         model=version,
         labels=ALGORITHM_LABELS,
+        dialects=prediction_service.DIALECTS,
         values=values or {},
         result=result,
         errors=errors or {},
@@ -68,7 +69,8 @@ def predict_row(model_id: int):
     except ValidationFailed as exc:
         errors = {d["field"].rsplit(".", 1)[-1]: d["message"] for d in exc.details}
         return _render_model(version, values=row, errors=errors, status=422)
-    answer = {"prediction": result.predictions[0], "probabilities": None}
+    answer = {"prediction": result.predictions[0], "probabilities": None,
+              "warnings": result.warnings[0] or {}}  # fmt: skip
     if result.probabilities is not None:
         answer["probabilities"] = sorted(
             zip(result.classes, result.probabilities[0], strict=True), key=lambda p: -p[1]
@@ -83,15 +85,18 @@ def predict_csv(model_id: int):
     if upload is None or not upload.filename:
         return _render_model(version, csv_error="Choose a CSV file.", status=422)
     try:
-        text = prediction_service.predict_csv(
-            session=get_session(), version=version, content=upload.read()
-        )
+        answer = prediction_service.predict_csv(
+            session=get_session(), version=version, content=upload.read(),
+            dialect=request.form.get("dialect", prediction_service.UPLOAD),
+        )  # fmt: skip
     except AppError as exc:
         details = "; ".join(d["message"] for d in exc.details[:5])
         message = exc.message + (f" ({details})" if details else "")
         return _render_model(version, csv_error=message, status=exc.status)
     stem = upload.filename.rsplit(".", 1)[0] or "data"
-    return attachment(text, f"{stem}-predictions.csv", "text/csv")
+    response = attachment(answer.content, f"{stem}-predictions.csv", "text/csv")
+    response.content_type = answer.content_type  # the upload's encoding, not always UTF-8
+    return response
 
 
 @bp.get("/models/<int:model_id>/download")

@@ -1,10 +1,15 @@
 """Reading real-world CSV files: detect how a file is written, then parse it into a DataFrame.
 
-Detection looks at the bytes and the first records only: the encoding (BOM, UTF-8, else
-Windows-1252), the delimiter (``,`` ``;`` tab ``|``: the one giving the most fields consistently),
-the header line (the first line with the table's field count, so a title line above is skipped;
-none when that line is all numbers) and the decimal mark (``1,5`` vs ``1.5``). Every choice can be
-overridden; :func:`parse_csv` resolves overrides first and detects only what is left.
+Detection looks at the bytes and a sample of the text only: the encoding (BOM, UTF-8, else
+Windows-1252), then, in :mod:`webapp.services.csv_layout`, the quote character, the delimiter
+(``,`` ``;`` tab ``|`` or whitespace), the lines above the table (titles, a count line), the
+header line, the lines below it (footers) and the decimal mark (``1,5`` vs ``1.5``). Every choice
+can be overridden; :func:`parse_csv` resolves overrides first and detects only what is left.
+Lines left out are named in the warnings, so nothing disappears silently.
+
+Options follow pandas' ``read_csv``: ``skip_first`` lines are dropped, then ``header_row`` counts
+from there (0: the first remaining line; None: no header), and ``skip_last`` lines are dropped at
+the end. Options stored before the skip options existed have no such keys: they mean 0.
 
 Parsing reads every cell as text, then per column: strips spaces, turns missing-value tokens
 (empty, NA, N/A, NaN, null, ?, -, ...) into NA, and reads numbers written with the chosen decimal
@@ -15,14 +20,15 @@ the rest exactly as it will at training time.
 
 Bad files raise :mod:`webapp.errors` with a message that says what to change: 413 for too many
 rows/columns, 422 for the rest (code ``not_csv`` for a file that is not text at all, e.g. an
-image or a zip). Ragged rows: a row with *more* fields than the header is
-an error naming its line; a row with fewer is padded with missing values (common in exports).
+image or a zip). Ragged rows: a row with *more* fields than the header is an error naming its
+line; a row with fewer is padded with missing values (common in exports). A file that reads as
+one column although its lines hold separators is a 422 saying what was seen (see
+:func:`webapp.services.csv_layout.one_column_problem`): one column is never accepted silently.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import re
 import warnings
@@ -32,8 +38,41 @@ import numpy as np
 import pandas as pd
 
 from webapp.errors import PayloadTooLarge, ValidationFailed, field_error
+from webapp.services.csv_layout import (
+    DELIMITERS,
+    QUOTES,
+    SAMPLE_BYTES,
+    WHITESPACE,
+    body_records,
+    decimal_mark,
+    detect_delimiter,
+    detect_header,
+    detect_quotechar,
+    detect_skip_first,
+    detect_skip_last,
+    drop_last_lines,
+    last_lines,
+    modal_width,
+    one_column_problem,
+    sample_records,
+    show,
+)
 
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+__all__ = [
+    "DECIMALS",
+    "DELIMITERS",
+    "QUOTES",
+    "WHITESPACE",
+    "NotCsv",
+    "ParseOptions",
+    "ParsedTable",
+    "detect_decimal",
+    "detect_delimiter",
+    "detect_encoding",
+    "number_pattern",
+    "parse_csv",
+]
+
 DECIMALS = {".": "point (1.5)", ",": "comma (1,5)"}
 # Compared case-insensitively after stripping; a superset of mlcore's list, so whatever we call
 # missing mlcore does too (it never sees these tokens: they arrive as NA).
@@ -46,8 +85,10 @@ _GROUPING = {
     ".": (",", " ", "\u00a0", "\u202f", "'", "\u2019"),
     ",": (".", " ", "\u00a0", "\u202f", "'"),
 }
-SAMPLE_BYTES = 64 * 1024
-SAMPLE_RECORDS = 200
+# Options saved before quotechar, skip_first and skip_last existed: those mean '"', 0 and 0.
+_LEGACY_KEYS = frozenset({"encoding", "delimiter", "decimal", "header_row"})
+# Lines quoted in a note about lines left out.
+_QUOTED_LINES = 3
 
 _MAGIC = (
     (b"\x89PNG", "a PNG image"),
@@ -77,13 +118,15 @@ class NotCsv(ValidationFailed):
 
 @dataclass(frozen=True)
 class ParseOptions:
-    """How a file is read. ``header_row`` is the 0-based line holding the column names (lines
-    above it are skipped); ``None`` means the file has no header and columns are numbered."""
+    """How a file is read (see the module docstring for how the line options combine)."""
 
     encoding: str
     delimiter: str
     decimal: str
     header_row: int | None
+    quotechar: str = '"'
+    skip_first: int = 0
+    skip_last: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,17 +138,27 @@ class ParseOptions:
             delimiter=data["delimiter"],
             decimal=data["decimal"],
             header_row=data["header_row"],
+            quotechar=data.get("quotechar", '"'),
+            skip_first=data.get("skip_first", 0),
+            skip_last=data.get("skip_last", 0),
         )
+
+    @property
+    def first_data_record(self) -> int:
+        """Records (blank lines included) before the first data row."""
+        return self.skip_first + (0 if self.header_row is None else self.header_row + 1)
 
 
 @dataclass
 class ParsedTable:
-    """The result of :func:`parse_csv`: the frame, the options used, what detection chose."""
+    """The result of :func:`parse_csv`: the frame, the options used, what detection chose,
+    and (when asked for) the same rows as the text cells were written."""
 
     frame: pd.DataFrame
     options: ParseOptions
     detected: ParseOptions
     warnings: list[str] = field(default_factory=list)
+    text: pd.DataFrame | None = None
 
 
 # -- detection -----------------------------------------------------------------------------
@@ -178,119 +231,68 @@ def decode(content: bytes, encoding: str) -> str:
     return text
 
 
-def _sample_records(text: str, delimiter: str) -> list[list[str]]:
-    """The first records (a blank line is an empty record, as pandas counts them for
-    ``skiprows``), dropping a record the sample cut at its end."""
-    sample = text[:SAMPLE_BYTES]
-    cut = len(sample) < len(text)
-    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=False)
-    records = []
-    try:
-        for fields in reader:
-            records.append(fields)
-            if len(records) > SAMPLE_RECORDS:
-                break
-    except csv.Error:  # e.g. a quote opened in the sample and closed beyond it
-        pass
-    if cut and 1 < len(records) <= SAMPLE_RECORDS:
-        records.pop()
-    return records
+def detect_decimal(
+    text: str, delimiter: str, header_row: int | None, *, quotechar='"', skip_first=0
+) -> str:
+    """The decimal mark of the data rows (see :func:`csv_layout.decimal_mark`)."""
+    return decimal_mark(body_records(text, delimiter, quotechar, skip_first, header_row))
 
 
-def _modal_width(records) -> tuple[int, float]:
-    widths = [len(fields) for fields in records if fields]
-    if not widths:
-        return 0, 0.0
-    values, counts = np.unique(widths, return_counts=True)
-    best = int(np.argmax(counts))
-    return int(values[best]), float(counts[best]) / len(widths)
+def _count_option(given: dict, key: str) -> int:
+    value = given[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationFailed(
+            f"{key} must be a number of lines from 0.",
+            details=[field_error(key, "Must be 0 or more.")],
+        )
+    return value
 
 
-def detect_delimiter(text: str) -> str:
-    """The candidate that splits the sample into the most fields, consistently across rows."""
-    best, best_score = ",", (0.0, 0)
-    for delimiter in DELIMITERS:
-        width, share = _modal_width(_sample_records(text, delimiter))
-        if width < 2:
-            continue
-        score = (round(share, 1), width)  # consistency first, then more fields
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-_NUMBER_LIKE = re.compile(r"^[-+]?[\d.,\s\u00a0\u202f']*\d([eE][-+]?\d+)?$")
-
-
-def detect_header_row(text: str, delimiter: str) -> int | None:
-    """The first record with the table's usual field count (records above are a title or
-    notes); None when that record is all numbers, i.e. the file has no header."""
-    # Widths without trailing empty fields: exports often end data rows (not the header)
-    # with a delimiter, and title lines with a run of them (``Report,,,``).
-    records = [_trim(fields) for fields in _sample_records(text, delimiter)]
-    width, _ = _modal_width(records)
-    start = next((i for i, fields in enumerate(records) if len(fields) >= width > 0), 0)
-    cells = [cell.strip() for cell in (records[start] if records else []) if cell.strip()]
-    if cells and all(_NUMBER_LIKE.match(cell) for cell in cells):
-        return None
-    return start
-
-
-def _trim(fields: list[str]) -> list[str]:
-    while fields and not fields[-1].strip():
-        fields = fields[:-1]
-    return fields
-
-
-_COMMA_DECIMAL = re.compile(
-    r"^[-+]?(\d{1,3}(\.\d{3})+,\d+|\d+,\d{1,2}|\d+,\d{4,}|\d{4,},\d+|0,\d+)$"
-)
-_POINT_DECIMAL = re.compile(
-    r"^[-+]?(\d{1,3}(,\d{3})+\.\d+|\d+\.\d{1,2}|\d+\.\d{4,}|\d{4,}\.\d+|0\.\d+)$"
-)
-
-
-def detect_decimal(text: str, delimiter: str, header_row: int | None) -> str:
-    """``","`` when the sample has more unambiguous ``1,5``-style numbers than ``1.5``-style ones.
-
-    ``1,234`` and ``1.234`` are ambiguous (thousands or decimals) and count for neither."""
-    votes = {".": 0, ",": 0}
-    for i, fields in enumerate(_sample_records(text, delimiter)):
-        if header_row is not None and i <= header_row:
-            continue
-        for cell in fields:
-            cell = cell.strip()
-            if _COMMA_DECIMAL.match(cell):
-                votes[","] += 1
-            elif _POINT_DECIMAL.match(cell):
-                votes["."] += 1
-    return "," if votes[","] > votes["."] else "."
-
-
-def resolve_options(
-    content: bytes, overrides: dict | None = None
-) -> tuple[ParseOptions, ParseOptions, str]:
-    """Return ``(options, detected, text)``: detection for every field, and the options to use
-    (overrides where given, detection for the rest, each detected given the overrides before it)."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v != "auto"}
-    detected_encoding = detect_encoding(content)
-    encoding = normalize_encoding(overrides.get("encoding", detected_encoding))
-    text = decode(content, encoding)
-    delimiter = overrides.get("delimiter", detect_delimiter(text))
+def _resolve(text: str, encoding: str, given: dict) -> ParseOptions:
+    """Options for ``text``: ``given`` where set, detected (given the ones before) elsewhere."""
+    quotechar = given["quotechar"] if "quotechar" in given else detect_quotechar(text)
+    if quotechar not in QUOTES:
+        raise ValidationFailed(
+            "Unsupported quote character.",
+            details=[field_error("quotechar", "Choose '\"' or \"'\".")],
+        )
+    delimiter = given["delimiter"] if "delimiter" in given else detect_delimiter(text, quotechar)
     if delimiter not in DELIMITERS:
         raise ValidationFailed(
             "Unsupported delimiter.",
-            details=[field_error("delimiter", "Choose one of comma, semicolon, tab or pipe.")],
+            details=[
+                field_error("delimiter", "Choose one of comma, semicolon, tab, pipe or whitespace.")
+            ],
         )
-    header_row = (
-        overrides["header_row"] if "header_row" in overrides else detect_header_row(text, delimiter)
-    )
-    if header_row is not None and (not isinstance(header_row, int) or header_row < 0):
+    if "skip_first" in given:
+        skip_first = _count_option(given, "skip_first")
+    elif isinstance(given.get("header_row"), int):
+        skip_first = 0  # a header line chosen alone counts from the top, as it always did
+    else:
+        skip_first = detect_skip_first(text, delimiter, quotechar)
+    if "header_row" in given:
+        header_row = given["header_row"]
+    else:
+        header_row = detect_header(text, delimiter, quotechar, skip_first)
+    if header_row is not None and (
+        isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 0
+    ):
         raise ValidationFailed(
             "The header row must be a line number from 0, or none.",
             details=[field_error("header_row", "Must be 0 or more, or null for no header.")],
         )
-    decimal = overrides.get("decimal", detect_decimal(text, delimiter, header_row))
+    if "skip_last" in given:
+        skip_last = _count_option(given, "skip_last")
+    else:
+        skip_last = detect_skip_last(text, delimiter, quotechar, skip_first, header_row)
+    if "decimal" in given:
+        decimal = given["decimal"]
+    else:
+        # Footers matter when the sample reaches the end (copying a large text would not).
+        table = drop_last_lines(text, skip_last) if len(text) <= SAMPLE_BYTES else text
+        decimal = detect_decimal(
+            table, delimiter, header_row, quotechar=quotechar, skip_first=skip_first
+        )
     if decimal not in DECIMALS:
         raise ValidationFailed(
             "Unsupported decimal mark.",
@@ -301,18 +303,28 @@ def resolve_options(
             "The decimal mark cannot be the delimiter.",
             details=[field_error("decimal", "Use '.' with comma-separated files.")],
         )
-    options = ParseOptions(encoding, delimiter, decimal, header_row)
-    if not overrides:
+    return ParseOptions(encoding, delimiter, decimal, header_row, quotechar, skip_first, skip_last)
+
+
+def resolve_options(
+    content: bytes, overrides: dict | None = None
+) -> tuple[ParseOptions, ParseOptions, str]:
+    """Return ``(options, detected, text)``: detection for every field, and the options to use
+    (overrides where given, detection for the rest, each detected given the overrides before it)."""
+    overrides = dict(overrides or {})
+    if set(overrides) == _LEGACY_KEYS and "auto" not in overrides.values():
+        overrides.update(quotechar='"', skip_first=0, skip_last=0)
+    given = {k: v for k, v in overrides.items() if v != "auto"}
+    detected_encoding = detect_encoding(content)
+    encoding = normalize_encoding(given.get("encoding", detected_encoding))
+    text = decode(content, encoding)
+    options = _resolve(text, encoding, given)
+    if not given:
         return options, options, text
     detected_text = (
         text if detected_encoding == encoding else _try_decode(content, detected_encoding)
     )
-    d_delim = detect_delimiter(detected_text)
-    d_header = detect_header_row(detected_text, d_delim)
-    detected = ParseOptions(
-        detected_encoding, d_delim, detect_decimal(detected_text, d_delim, d_header), d_header
-    )
-    return options, detected, text
+    return options, _resolve(detected_text, detected_encoding, {}), text
 
 
 def _try_decode(content: bytes, encoding: str) -> str:
@@ -392,18 +404,22 @@ _TOO_MANY = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _EOF_IN_QUOTE = re.compile(r"EOF inside string starting (?:at|with) row (\d+)", re.IGNORECASE)
 
 
-def _header(text: str, options: ParseOptions) -> list[str] | None:
+def _header(records: list[list[str]], options: ParseOptions) -> list[str] | None:
     """The header record's fields (None without a header); checks the line exists."""
     if options.header_row is None:
         return None
-    records = _sample_records(text, options.delimiter)
-    if options.header_row >= len(records) or not records[options.header_row]:
+    line = options.skip_first + options.header_row
+    if line >= len(records) or not records[line]:
         raise ValidationFailed(
-            f"Line {options.header_row + 1} is not a header line (it is blank or past the first "
+            f"Line {line + 1} is not a header line (it is blank or past the first "
             f"{len(records)} lines of the file).",
             details=[field_error("header_row", "Choose the line that holds the column names.")],
         )
-    return records[options.header_row]
+    return records[line]
+
+
+def _contains(delimiter: str) -> str:
+    return "a space" if delimiter == WHITESPACE else f"a {DELIMITERS[delimiter]}"
 
 
 def _read_text_frame(
@@ -416,10 +432,11 @@ def _read_text_frame(
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(
                 io.StringIO(text, newline=""),
-                sep=options.delimiter,
+                sep=r"\s+" if options.delimiter == WHITESPACE else options.delimiter,
+                quotechar=options.quotechar,
                 header=None,
                 names=list(range(width)),
-                skiprows=0 if options.header_row is None else options.header_row + 1,
+                skiprows=options.first_data_record,
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
@@ -434,7 +451,7 @@ def _read_text_frame(
             raise ValidationFailed(
                 "The rows of this file do not line up: some have more fields than the first "
                 f"lines. Check the delimiter ({DELIMITERS[options.delimiter]}) and that every "
-                'double quote (") is closed.',
+                f"{QUOTES[options.quotechar]} is closed.",
                 details=[field_error("file", "Rows with more fields than expected.")],
             )
         return frame
@@ -458,7 +475,7 @@ def _drop_trailing_columns(raw: pd.DataFrame, n_names: int, options: ParseOption
         raise ValidationFailed(
             f"Data row {row + 1} has more values than the header has columns ({n_names}). "
             f"The delimiter is {delim}: check that it is the right one, and quote values "
-            f"that contain a {delim}.",
+            f"that contain {_contains(options.delimiter)}.",
             details=[field_error("file", f"Data row {row + 1} has too many values.")],
         )
     return raw.iloc[:, :n_names]
@@ -471,13 +488,14 @@ def _parser_message(error: str, options: ParseOptions) -> str:
         expected, line, saw = match.groups()
         return (
             f"Line {line} has {saw} fields but the header has {expected}. The delimiter is "
-            f"{delim}: check that it is the right one, and quote values that contain a {delim}."
+            f"{delim}: check that it is the right one, and quote values that contain "
+            f"{_contains(options.delimiter)}."
         )
     match = _EOF_IN_QUOTE.search(error)
     if match:
         return (
             f"A quoted value that starts near row {match.group(1)} is never closed: "
-            'add the missing double quote (").'
+            f"add the missing {QUOTES[options.quotechar]}."
         )
     return f"The file could not be read as CSV with delimiter {delim}: {error}"
 
@@ -488,11 +506,13 @@ def parse_csv(
     *,
     max_rows: int | None = None,
     max_columns: int | None = None,
+    keep_text: bool = False,
 ) -> ParsedTable:
     """Detect (or take from ``overrides``) the options and parse ``content`` into a DataFrame.
 
-    ``overrides`` may set ``encoding``, ``delimiter``, ``decimal`` and ``header_row``; a value
-    of ``"auto"`` or a missing key means "detect". Raises :mod:`webapp.errors` for bad files.
+    ``overrides`` may set any field of :class:`ParseOptions`; a value of ``"auto"`` or a
+    missing key means "detect". ``keep_text`` also returns the cells as written (``"1.234,5"``,
+    ``"n/a"``), to give a file back as it came. Raises :mod:`webapp.errors` for bad files.
     """
     if not content.strip(b" \t\r\n" + codecs.BOM_UTF8):
         raise ValidationFailed("The file is empty.", details=[field_error("file", "Empty file.")])
@@ -500,16 +520,30 @@ def parse_csv(
     if kind:
         raise NotCsv(f"This looks like {kind}, not a CSV text file.")
     options, detected, text = resolve_options(content, overrides)
-    header = _header(text, options)
+    table_text = drop_last_lines(text, options.skip_last)
+    if not table_text.strip():
+        raise ValidationFailed(
+            f"Skipping the last {options.skip_last} line(s) leaves nothing of the file.",
+            details=[field_error("skip_last", "No data rows are left after skipping.")],
+        )
+    records = sample_records(table_text, options.delimiter, options.quotechar)
+    header = _header(records, options)
+    notes = _left_out(records, text, options)
+    body = records[options.first_data_record :]
+    if header is not None and _row_names_first(header, body, options):
+        header = ["", *header]
+        notes.append(
+            "The header has one name fewer than the rows, as R writes row names: the first "
+            "column holds them and is called column_1."
+        )
     if max_columns is not None and len(header or []) > max_columns:
         raise PayloadTooLarge(
             f"The file has {len(header)} columns; the limit is {max_columns}.",
             details=[field_error("file", "Too many columns.")],
         )
     # Room for the widest sampled row, so trailing delimiters (``1,2,``) are tolerated.
-    widths = map(len, _sample_records(text, options.delimiter))
-    width = max(len(header or []), *widths, 1)
-    raw = _read_text_frame(text, options, width, max_rows)
+    width = max(len(header or []), *map(len, records[options.skip_first :]), 1)
+    raw = _read_text_frame(table_text, options, width, max_rows)
     if header is not None:
         raw = _drop_trailing_columns(raw, len(header), options)
         raw.columns = _column_names(header)
@@ -525,12 +559,16 @@ def parse_csv(
             f"The file has more than {max_rows:,} rows, the limit. Upload a sample of it.",
             details=[field_error("file", "Too many rows.")],
         )
-    notes = []
-    if raw.shape[1] == 1 and (suggested := detect_delimiter(text)) != options.delimiter:
-        notes.append(
-            f"Only one column was found with the {DELIMITERS[options.delimiter]} delimiter; "
-            f"the file looks {DELIMITERS[suggested]}-separated."
-        )
+    if raw.shape[1] == 1:
+        _refuse_one_column(text, options)
+    if options.delimiter == WHITESPACE and raw.shape[1] > 1:
+        short = int(raw.iloc[:, -1].eq("").sum())
+        if short:
+            notes.append(
+                f"{short} row(s) have fewer values than the header. In a file separated by "
+                "blanks a missing value shifts the values after it to the left: check those "
+                "rows (their last values are read as missing)."
+            )
     pattern = number_pattern(options.decimal)
     frame = pd.DataFrame(
         {name: _clean_column(raw[name], pattern, options.decimal) for name in raw.columns}
@@ -538,15 +576,80 @@ def parse_csv(
     empty = frame.isna().all(axis=1)
     if empty.any():
         frame = frame.loc[~empty].reset_index(drop=True)
+        raw = raw.loc[~empty].reset_index(drop=True)
         notes.append(f"Skipped {int(empty.sum())} row(s) in which every value is missing.")
     if frame.empty:
+        skipped = options.skip_first + options.skip_last
         raise ValidationFailed(
             "The file has column names but no data rows."
             if header is not None
             else "The file has no data rows.",
-            details=[field_error("file", "No data rows.")],
+            details=[
+                field_error(
+                    "file",
+                    f"No data rows are left after skipping {skipped} line(s)."
+                    if skipped
+                    else "No data rows.",
+                )
+            ],
         )
-    return ParsedTable(frame=frame, options=options, detected=detected, warnings=notes)
+    text = raw if keep_text else None
+    return ParsedTable(frame=frame, options=options, detected=detected, warnings=notes, text=text)
+
+
+def _row_names_first(header: list[str], body: list[list[str]], options: ParseOptions) -> bool:
+    """A whitespace file whose header lacks the first field of every row (R's write.table)."""
+    if options.delimiter != WHITESPACE or len(header) < 2:
+        return False
+    width, share = modal_width(body)
+    return width == len(header) + 1 and share >= 0.9
+
+
+def _left_out(records: list[list[str]], text: str, options: ParseOptions) -> list[str]:
+    """Notes naming the non-blank lines above and below the table that are not read."""
+    above = records[: options.skip_first]
+    if options.header_row:
+        above += records[options.skip_first : options.skip_first + options.header_row]
+    below = [[line.rstrip("\r")] for line in last_lines(text, options.skip_last)]
+    notes = []
+    for lines, where, option in (
+        (above, "above the table", "Skip the first lines"),
+        (below, "at the end", "Skip the last lines"),
+    ):
+        lines = [fields for fields in lines if any(f.strip() for f in fields)]
+        if not lines:
+            continue
+        quoted = ", ".join(show(fields, options.delimiter) for fields in lines[:_QUOTED_LINES])
+        more = f" and {len(lines) - _QUOTED_LINES} more" if len(lines) > _QUOTED_LINES else ""
+        what = "1 line" if len(lines) == 1 else f"{len(lines)} lines"
+        notes.append(
+            f"Left out {what} {where}: {quoted}{more}. "
+            f"To read {'it' if len(lines) == 1 else 'them'}, set “{option}” to 0."
+        )
+    return notes
+
+
+def _refuse_one_column(text: str, options: ParseOptions) -> None:
+    """A one-column reading of lines that hold separators is a 422 saying what was seen."""
+    problem = one_column_problem(text, options.delimiter, options.quotechar, options.skip_first)
+    if problem is None:
+        return
+    chosen = DELIMITERS[options.delimiter]
+    if "delimiter" in problem:
+        other = DELIMITERS[problem["delimiter"]]
+        raise ValidationFailed(
+            f"With the {chosen} delimiter every line is a single value, but the lines split "
+            f"into {problem['width']} values on {other}. Choose {other} as the delimiter "
+            "(or let it be detected).",
+            details=[field_error("delimiter", f"The file looks {other}-separated.")],
+        )
+    raise ValidationFailed(
+        f"Every line was read as a single value, but {problem['share']:.0%} of the lines hold "
+        f"{problem['seen']}, in varying numbers ({problem['low']} to {problem['high']} values "
+        "per line), so the columns cannot be told apart. Quote the values that contain "
+        f"{problem['contains']}, or save the file as comma-separated CSV from your spreadsheet.",
+        details=[field_error("file", f"Lines with varying numbers of {problem['seen']}.")],
+    )
 
 
 def _column_names(columns) -> list[str]:

@@ -120,8 +120,9 @@ def create_dataset(
 ) -> Dataset:
     """Parse and profile ``content`` (raising a 4xx for a bad file), then store it.
 
-    ``options`` may fix ``encoding``, ``delimiter``, ``decimal``, ``header_row``; the rest is
-    detected. Nothing is written unless everything succeeds.
+    ``options`` may fix any parse option (``encoding``, ``delimiter``, ``decimal``,
+    ``quotechar``, ``skip_first``, ``header_row``, ``skip_last``); the rest is detected.
+    Nothing is written unless everything succeeds.
     """
     filename = (PurePath(filename.replace("\\", "/")).name or "upload.csv")[:FILENAME_MAX]
     name = clean_name(name) if name and name.strip() else _default_name(filename)
@@ -241,7 +242,7 @@ def load_dataframe(*, session: Session, dataset: Dataset) -> pd.DataFrame:
     never changes the cached one.
 
     ``session`` loads the stored bytes on a cache miss; ``dataset`` must belong to the caller
-    (look it up with :func:`get_dataset`).
+    (look it up with :func:`webapp.services.ownership.get_owned`).
     """
     key = _cache_key(dataset)
     with _cache_lock:

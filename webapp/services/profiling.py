@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from mlcore.preprocessing import infer_column
+from mlcore.preprocessing import infer_column, parse_values
 
 PREVIEW_ROWS = 100
 HISTOGRAM_BINS = 20
@@ -71,21 +71,16 @@ def _numeric_stats(values: np.ndarray) -> dict:
 
 
 def _datetime_stats(series: pd.Series, fmt: str | None) -> dict:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        parsed = pd.to_datetime(series, errors="coerce", utc=True)
-    else:
-        text = series.dropna().astype(str)
-        fmt = None if fmt in (None, "native") else fmt
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
-    parsed = parsed.dropna()
+    # mlcore's own parser, so quarters, weeks and month names read here as in training.
+    parsed, _ = parse_values("datetime", series, fmt)
+    parsed = pd.Series(parsed[~np.isnat(parsed)])
     if parsed.empty:
         return {}
-    # Nanoseconds whatever unit pandas parsed to (pandas 3 may choose microseconds).
-    as_ns = parsed.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
-    as_ns = as_ns.astype(np.float64)
+    as_ns = parsed.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(np.float64)
     histogram = _histogram(as_ns, int(parsed.nunique()))
     histogram["edges"] = [_iso(pd.Timestamp(int(e), tz="UTC")) for e in histogram["edges"]]
-    return {"min": _iso(parsed.min()), "max": _iso(parsed.max()), "histogram": histogram}
+    first, last = pd.Timestamp(parsed.min(), tz="UTC"), pd.Timestamp(parsed.max(), tz="UTC")
+    return {"min": _iso(first), "max": _iso(last), "histogram": histogram}
 
 
 def _iso(moment: pd.Timestamp) -> str:

@@ -1,0 +1,231 @@
+"""Training and predicting on real-world shapes, below the API (issue 13): a date as the only
+feature, targets no classifier can learn, categories never seen in training, and batch
+answers in the upload's own CSV dialect."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from webapp.db import get_session
+from webapp.errors import ValidationFailed
+from webapp.models import ModelVersion, Run, User
+from webapp.services import datasets as dataset_service
+from webapp.services import predictions, training
+from webapp.services import runs as run_service
+from webapp.services.csv_parsing import parse_csv
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
+
+
+@pytest.fixture
+def ctx(app, auth):
+    auth.create("alice")
+    with app.app_context():
+        session = get_session()
+        yield session, session.scalars(select(User)).one()
+
+
+def dataset_of(ctx, filename: str, content: bytes | None = None):
+    session, user = ctx
+    content = (FIXTURES / filename).read_bytes() if content is None else content
+    return dataset_service.create_dataset(
+        session=session, user=user, filename=filename, content=content
+    )
+
+
+def trained(ctx, filename: str, content: bytes | None = None, **settings) -> ModelVersion:
+    session, user = ctx
+    dataset = dataset_of(ctx, filename, content)
+    run = run_service.create_run(
+        session=session,
+        user=user,
+        settings=run_service.RunSettings(dataset_id=dataset.id, **settings),
+        submit=lambda run: None,
+    )
+    assert training.execute_run(session=session, run_id=run.id, worker="test") == "succeeded", (
+        session.get(Run, run.id).error
+    )
+    return session.scalars(select(ModelVersion).where(ModelVersion.run_id == run.id)).one()
+
+
+# -- a date as the only feature (item 3) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "column", "target", "new"),
+    [
+        ("monthly_sales.csv", "month", "sales", "2020-03"),
+        ("quarterly_gdp.csv", "quarter", "gdp", "1986Q2"),
+    ],
+)
+@pytest.mark.parametrize("algorithm", ["decision_tree", "random_forest"])
+def test_a_table_whose_only_feature_is_a_date_trains_and_predicts(
+    ctx, filename, column, target, new, algorithm
+):
+    dataset = dataset_of(ctx, filename)
+    profile = {c["name"]: c for c in dataset.profile["columns"]}
+    assert profile[column]["kind"] == "datetime" and "identifier" not in profile[column]["reason"]
+    params = {"n_estimators": 10} if algorithm == "random_forest" else None
+    version = trained(ctx, filename, algorithm=algorithm, target=target, params=params)
+    assert [c["name"] for c in version.input_schema] == [column]
+    assert version.metrics["r2"] > 0.5  # trend and season are learned from the date parts
+    result = predictions.predict_rows(
+        session=ctx[0], version=version, rows=[{column: new}, {column: "2020-03-01"}]
+    )
+    assert result.errors == [None, None] and all(isinstance(p, float) for p in result.predictions)
+
+
+def test_every_date_and_period_column_is_profiled_as_dates(ctx):
+    columns = dataset_of(ctx, "dates_periods.csv").profile["columns"]
+    kinds = {c["name"]: (c["kind"], c["reason"]) for c in columns}
+    assert kinds["sold_on"] == ("datetime", "dates in format Mon-DD-YYYY")
+    assert kinds["listed"] == ("datetime", "dates in format Mon DD YYYY")
+    assert kinds["quarter"] == ("datetime", "dates in format YYYY-Qn")
+    assert kinds["month"] == ("datetime", "dates in format YYYY-MM")
+    assert kinds["week"] == ("datetime", "dates in format YYYY-Www")
+    quarter = next(c for c in columns if c["name"] == "quarter")
+    assert (quarter["min"], quarter["max"]) == ("1974-01-01T00:00:00Z", "1983-10-01T00:00:00Z")
+
+
+# -- targets (item 7) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "words"),
+    [
+        ("name", None, "different value in every row"),
+        ("comment", None, "free text"),
+        ("fare", "classification", "Choose regression"),
+    ],
+)
+def test_a_target_no_classifier_can_learn_is_refused_before_the_run_is_stored(
+    ctx, target, task, words
+):
+    session, user = ctx
+    dataset = dataset_of(ctx, "passengers.csv")
+    settings = run_service.RunSettings(
+        dataset_id=dataset.id, algorithm="decision_tree", target=target, task=task
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        run_service.create_run(session=session, user=user, settings=settings, submit=print)
+    assert caught.value.details[0]["field"] == "target"
+    assert words in caught.value.message and "y_true" not in caught.value.message
+    assert session.scalar(select(func.count(Run.id))) == 0
+    # The column that can be learned trains.
+    assert trained(ctx, "passengers.csv", algorithm="decision_tree", target="survived")
+
+
+# -- categories never seen in training (item 6) --------------------------------------------------
+
+
+@pytest.fixture
+def flights(ctx) -> ModelVersion:
+    return trained(ctx, "flights_train.csv", algorithm="random_forest", target="delayed",
+                   params={"n_estimators": 10})  # fmt: skip
+
+
+def test_unseen_categories_are_predicted_with_a_warning(ctx, flights):
+    schema = {c["name"]: c for c in flights.input_schema}
+    assert schema["tailnum"]["kind"] == "categorical" and schema["origin"]["kind"] == "categorical"
+    rows = pd.read_csv(FIXTURES / "flights_new.csv", dtype=str).to_dict("records")
+    result = predictions.predict_rows(session=ctx[0], version=flights, rows=rows)
+    assert [p is not None for p in result.predictions] == [True, True, True, False, True]
+    assert result.errors[3] == {"distance": "'far' is not a number"}  # a wrong type: an error
+    assert result.warnings[0] is None and result.warnings[4] is None
+    assert result.warnings[1] == {
+        "tailnum": "'N999ZZ' was not seen in training: predicted as one of the rare "
+        "categories (other)"
+    }
+    assert set(result.warnings[2]) == {"origin", "tailnum"}
+    assert "'BUR' was not seen in training" in result.warnings[2]["origin"]
+    assert result.warnings[3] is None  # the row has an error: no answer, no caveat
+
+
+def test_an_unseen_category_reads_as_a_rare_one(ctx, flights):
+    saved = predictions.model_service.load(session=ctx[0], version=flights)
+    rare = next(
+        c for c in saved.preprocessor.columns_[2]["all_categories"]
+        if c not in saved.preprocessor.columns_[2]["categories"]
+    )  # fmt: skip
+    row = {"origin": "ATL", "carrier": "DL", "distance": 760, "dep_hour": 18}
+    X = saved.preprocessor.transform(pd.DataFrame([{**row, "tailnum": "N999ZZ"},
+                                                   {**row, "tailnum": rare}]))  # fmt: skip
+    assert (X[0] == X[1]).all()
+
+
+# -- batch answers in the upload's dialect (item 8) ----------------------------------------------
+
+
+@pytest.fixture
+def ventes(ctx) -> ModelVersion:
+    return trained(ctx, "ventes_train.csv", algorithm="decision_tree", target="Catégorie")
+
+
+def test_a_batch_is_answered_in_the_uploads_dialect(ctx, ventes):
+    content = (FIXTURES / "ventes_batch.csv").read_bytes()
+    answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    assert answer.content_type == "text/csv; charset=windows-1252"
+    text = answer.content.decode("cp1252")
+    lines = text.split("\r\n")
+    assert lines[-1] == "" and "\n" not in text.replace("\r\n", "")  # CRLF, as uploaded
+    header = lines[0].split(";")
+    assert header[:4] == ["Produit", "Région", "Prix (€)", "Quantité"]
+    assert header[4:] == ["prediction", "probability_Boissons", "probability_Crèmerie",
+                          "probability_Épicerie", "error", "warning"]  # fmt: skip
+    first = lines[1].split(";")
+    assert first[:4] == ["Thé vert", "Bretagne", "2,95", "12"] and first[4] == "Boissons"
+    assert "," in first[5] or first[5] in ("0", "1")  # probabilities with a decimal comma
+    assert lines[3].split(";")[4] == "" and "not a number" in lines[3]
+    assert "'Île-de-France' was not seen in training" in lines[2]
+    assert lines[4].split(";")[2] == "1.234,50"  # the cells come back as they were written
+    # Read back, the answer is detected as written the way the upload was.
+    again = parse_csv(answer.content)
+    upload = parse_csv(content)
+    assert (again.options.encoding, again.options.delimiter, again.options.decimal) == (
+        upload.options.encoding, upload.options.delimiter, upload.options.decimal
+    )  # fmt: skip
+    assert again.frame["Quantité"].tolist() == [12, 3, 5, 7]
+
+
+def test_a_batch_can_be_answered_as_plain_utf8_csv(ctx, ventes):
+    content = (FIXTURES / "ventes_batch.csv").read_bytes()
+    answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content,
+                                     dialect="plain")  # fmt: skip
+    assert answer.content_type == "text/csv; charset=utf-8"
+    text = answer.content.decode("utf-8")
+    assert "\r" not in text and text.startswith("Produit,Région,Prix (€),Quantité,prediction")
+    assert "\nThé vert,Bretagne,2.95,12,Boissons," in text
+    with pytest.raises(ValidationFailed) as caught:
+        predictions.predict_csv(session=ctx[0], version=ventes, content=content, dialect="xml")
+    assert caught.value.details[0]["field"] == "dialect"
+
+
+def test_whitespace_and_bom_uploads_keep_their_dialect(ctx, ventes):
+    rows = ["Produit Région 'Prix (€)' Quantité", "'Thé vert' Bretagne 2.95 12",
+            "Pâté Alsace 13.4 3"]  # fmt: skip
+    content = codecs.BOM_UTF8 + "\n".join(rows).encode("utf-8")
+    answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    assert answer.content.startswith(codecs.BOM_UTF8)
+    assert answer.content_type == "text/csv; charset=utf-8"
+    lines = answer.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Produit Région 'Prix (€)' Quantité prediction")
+    assert lines[1].startswith("'Thé vert' Bretagne 2.95 12 Boissons ")
+
+
+def test_labels_the_uploads_encoding_cannot_write_come_back_as_utf8_with_a_bom(ctx):
+    rows = [f"{i % 7},{'ab'[i % 2]},{['άλφα', 'βήτα'][i % 2]}" for i in range(30)]
+    content = ("x,group,label\n" + "\n".join(rows) + "\n").encode("utf-8")
+    version = trained(ctx, "greek.csv", content=content, algorithm="decision_tree",
+                      target="label")  # fmt: skip
+    batch = "x;group;note\r\n1,5;a;café\r\n2,5;b;thé\r\n".encode("cp1252")
+    answer = predictions.predict_csv(session=ctx[0], version=version, content=batch)
+    assert answer.encoding == "utf-8-sig" and answer.content.startswith(codecs.BOM_UTF8)
+    assert answer.content_type == "text/csv; charset=utf-8"
+    text = answer.content.decode("utf-8-sig")
+    assert text.startswith("x;group;note;prediction;probability_άλφα")
+    assert "\r\n1,5;a;café;" in text
