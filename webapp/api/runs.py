@@ -32,11 +32,11 @@ def public(run: Run) -> RunPublic:
     data = RunPublic.model_validate(run)
     data.plots = [
         PlotLink(
-            name=name,
-            title=plot_service.PLOT_TITLES[name],
-            url=url_for("api.run_plot", run_id=run.id, name=name),
+            name=plot.name,
+            title=plot.title,
+            url=url_for("api.run_plot", run_id=run.id, name=plot.name),
         )
-        for name in plot_service.available(run)
+        for plot in plot_service.available(run)
     ]
     return data
 

@@ -114,7 +114,6 @@ def _live_context(run):
     context = {"run": run, "labels": ALGORITHM_LABELS, "plots": [], "model": None}
     if run.status == "succeeded":
         context["plots"] = plot_service.available(run)
-        context["titles"] = plot_service.PLOT_TITLES
         context["model"] = run.model_version
     if run.status == "queued":
         # Users' most common trouble with job queues: nothing runs them. Say so.

@@ -1,5 +1,9 @@
 """Plots of a run's results, drawn server-side with matplotlib (Agg) from ``run.results``.
 
+:data:`PLOTS` is the one list of plots: name, title, the ``run.results`` entry each is
+drawn from and its drawing function. Training decides which entries a run stores, so a run
+has a plot exactly when its data is there; pages and the API list :func:`available`.
+
 The data a plot needs is stored with the run (in the database), so any web server can draw
 it; the PNG bytes are cached per process (LRU keyed by run id, plot name and the run's
 finish time, so a different run never gets a stale picture). Figures are built with the
@@ -11,6 +15,8 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -22,56 +28,49 @@ from matplotlib.figure import Figure
 from webapp.errors import NotFound
 from webapp.models import Run
 
-PLOT_TITLES = {
-    "clusters": "Clusters",
-    "elbow": "Elbow curve",
-    "silhouette": "Silhouette by k",
-    "cluster_sizes": "Cluster sizes",
-    "confusion_matrix": "Confusion matrix",
-    "feature_importances": "Feature importances",
-    "tree": "Decision tree (top levels)",
-    "trees_curve": "Score vs number of trees",
-    "predicted_vs_actual": "Predicted vs actual",
-    "residuals": "Residuals",
-}
 _CACHE_SIZE = 128
 _cache: OrderedDict[tuple, bytes] = OrderedDict()
 _lock = threading.Lock()
 DPI = 100
 
 
-def available(run: Run) -> list[str]:
-    """Names of the plots this run has (empty until it succeeded)."""
+@dataclass(frozen=True)
+class Plot:
+    """One kind of plot: its URL name, its title, the ``run.results`` entry it is drawn
+    from (a run has the plot exactly when training stored that entry) and how to draw it."""
+
+    name: str
+    title: str
+    data: str
+    draw: Callable[[dict, Run], bytes]
+
+
+def available(run: Run) -> list[Plot]:
+    """The plots this run has, in display order (none until it succeeded)."""
     if run.status != "succeeded":
         return []
-    if run.algorithm == "kmeans":
-        names = ["clusters", "cluster_sizes"]
-        if (run.results or {}).get("curves"):
-            names[1:1] = ["elbow", "silhouette"]
-        return names
-    names = ["feature_importances"]
-    if run.task == "classification":
-        names.insert(0, "confusion_matrix")
-    else:
-        names[:0] = ["predicted_vs_actual", "residuals"]
-    if run.algorithm == "decision_tree":
-        names.insert(0, "tree")
-    else:
-        names.append("trees_curve")
-    return names
+    results = run.results or {}
+    return [plot for plot in PLOTS if results.get(plot.data)]
+
+
+def get(run: Run, name: str) -> Plot:
+    """The plot ``name`` of ``run`` (404 for a plot the run does not have)."""
+    for plot in available(run):
+        if plot.name == name:
+            return plot
+    raise NotFound(f"This run has no plot named {name!r}.")
 
 
 def render(run: Run, name: str) -> bytes:
     """The PNG of plot ``name`` of ``run`` (404 for a plot the run does not have)."""
-    if name not in available(run):
-        raise NotFound(f"This run has no plot named {name!r}.")
+    plot = get(run, name)
     key = (run.id, name, run.finished_at.isoformat() if run.finished_at else "")
     with _lock:
         png = _cache.get(key)
         if png is not None:
             _cache.move_to_end(key)
             return png
-    png = _DRAW[name](run.results, run)
+    png = plot.draw(run.results, run)
     with _lock:
         _cache[key] = png
         while len(_cache) > _CACHE_SIZE:
@@ -282,15 +281,16 @@ def _tree(results, run) -> bytes:
     return _png(fig)
 
 
-_DRAW = {
-    "clusters": _clusters,
-    "elbow": _elbow,
-    "silhouette": _silhouette,
-    "cluster_sizes": _sizes,
-    "confusion_matrix": _confusion,
-    "feature_importances": _importances,
-    "tree": _tree,
-    "trees_curve": _trees_curve,
-    "predicted_vs_actual": _pva,
-    "residuals": _residuals,
-}
+# The registry: every plot, in the order pages and the API list them.
+PLOTS: tuple[Plot, ...] = (
+    Plot("clusters", "Clusters", "scatter", _clusters),
+    Plot("elbow", "Elbow curve", "curves", _elbow),
+    Plot("silhouette", "Silhouette by k", "curves", _silhouette),
+    Plot("cluster_sizes", "Cluster sizes", "sizes", _sizes),
+    Plot("tree", "Decision tree (top levels)", "tree", _tree),
+    Plot("confusion_matrix", "Confusion matrix", "confusion_matrix", _confusion),
+    Plot("predicted_vs_actual", "Predicted vs actual", "predicted_vs_actual", _pva),
+    Plot("residuals", "Residuals", "predicted_vs_actual", _residuals),
+    Plot("feature_importances", "Feature importances", "feature_importances", _importances),
+    Plot("trees_curve", "Score vs number of trees", "trees_curve", _trees_curve),
+)
