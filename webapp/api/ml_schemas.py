@@ -13,11 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.api.schemas import ApiModel, Page, PageQuery
 from webapp.db import MAX_ID
+from webapp.models.ml import ALGORITHMS, RUN_STATUSES, SUPERVISED_TASKS, TASK_KINDS
 from webapp.services import runs as run_service
 
-Algorithm = Literal["kmeans", "decision_tree", "random_forest"]
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Task = Literal["classification", "regression", "clustering"]
+# Built from the model's constants, so a new value is added in one place.
+Algorithm = Literal[ALGORITHMS]
+RunStatus = Literal[RUN_STATUSES]
+TaskKind = Literal[TASK_KINDS]
+SupervisedTask = Literal[SUPERVISED_TASKS]
 
 
 class RunCreate(ApiModel):
@@ -63,7 +66,7 @@ class RunCreate(ApiModel):
         description="Fraction of rows held out to measure the model.",
     )
     random_state: int = Field(default=42, ge=0, le=MAX_ID)
-    task: Literal["classification", "regression"] | None = Field(
+    task: SupervisedTask | None = Field(
         default=None, description="Trees and forests: override the guess from the target's type."
     )
     model_name: str | None = Field(
@@ -90,7 +93,7 @@ class RunPublic(BaseModel):
     dataset_name: str
     model_name: str
     algorithm: Algorithm
-    task: Task
+    task: TaskKind
     target: str | None
     features: list[str]
     params: dict[str, Any]
@@ -128,7 +131,7 @@ class ModelPublic(BaseModel):
     version: int
     run_id: int | None
     algorithm: Algorithm
-    task: Task
+    task: TaskKind
     target: str | None
     features: list[str]
     params: dict[str, Any]

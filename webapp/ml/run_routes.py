@@ -17,6 +17,7 @@ from webapp.errors import NotFound, ValidationFailed
 from webapp.ml import bp
 from webapp.ml.forms import settings_from_form
 from webapp.models import Dataset, ModelVersion, Run
+from webapp.models.ml import QUEUED, SUCCEEDED
 from webapp.services import datasets as dataset_service
 from webapp.services import plots as plot_service
 from webapp.services import predictions as prediction_service
@@ -112,10 +113,10 @@ def create_run():
 
 def _live_context(run):
     context = {"run": run, "labels": ALGORITHM_LABELS, "plots": [], "model": None}
-    if run.status == "succeeded":
+    if run.status == SUCCEEDED:
         context["plots"] = plot_service.available(run)
         context["model"] = run.model_version
-    if run.status == "queued":
+    if run.status == QUEUED:
         # Users' most common trouble with job queues: nothing runs them. Say so.
         context["no_worker"] = jobs.get_backend().worker_count() == 0
     return context

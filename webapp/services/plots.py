@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from webapp.errors import NotFound
 from webapp.models import Run
+from webapp.models.ml import SUCCEEDED
 
 _CACHE_SIZE = 128
 _cache: OrderedDict[tuple, bytes] = OrderedDict()
@@ -47,7 +48,7 @@ class Plot:
 
 def available(run: Run) -> list[Plot]:
     """The plots this run has, in display order (none until it succeeded)."""
-    if run.status != "succeeded":
+    if run.status != SUCCEEDED:
         return []
     results = run.results or {}
     return [plot for plot in PLOTS if results.get(plot.data)]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from webapp.db import MAX_ID, utcnow
 from webapp.errors import NotFound, ServiceUnavailable, ValidationFailed, field_error
 from webapp.models import Dataset, Run, User
-from webapp.models.ml import ALGORITHMS
+from webapp.models.ml import ALGORITHMS, CANCELLED, FAILED, QUEUED, RUNNING
 from webapp.services import datasets as dataset_service
 from webapp.services.ownership import get_owned
 
@@ -250,7 +250,7 @@ def _submit(*, session: Session, run: Run, submit: Callable[[Run], None]) -> Run
         submit(run)
     except Exception:  # the queue is unreachable; the run must not wait forever
         log.warning("Run %s could not be queued", run.id, exc_info=True)
-        finish_run(session, run.id, "failed", error=QUEUE_DOWN)
+        finish_run(session, run.id, FAILED, error=QUEUE_DOWN)
         session.refresh(run)
         raise ServiceUnavailable(
             "The job queue is unavailable, so the run could not start. Try again later."
@@ -291,13 +291,13 @@ def retry_run(*, session: Session, user: User, run: Run, submit: Callable[[Run],
 
 
 def finish_run(
-    session: Session, run_id: int, status: str, *, error=None, only_from=("queued", "running")
+    session: Session, run_id: int, status: str, *, error=None, only_from=(QUEUED, RUNNING)
 ) -> bool:
     """Move a run to a finished status (only from ``only_from`` statuses); True if it moved."""
     values = {"status": status, "finished_at": utcnow(), "error": error}
-    if status == "cancelled":
+    if status == CANCELLED:
         values["stage"] = "Cancelled"
-    elif status == "failed":
+    elif status == FAILED:
         values["stage"] = "Failed"
     result = session.execute(
         update(Run).where(Run.id == run_id, Run.status.in_(only_from)).values(**values)
@@ -311,13 +311,13 @@ def cancel_run(*, session: Session, run: Run, on_cancel: Callable[[Run], None] |
 
     Cancelling a finished run changes nothing (the answer shows its final state).
     """
-    if finish_run(session, run.id, "cancelled", only_from=("queued",)):
+    if finish_run(session, run.id, CANCELLED, only_from=(QUEUED,)):
         if on_cancel is not None:
             on_cancel(run)
     else:
         session.execute(
             update(Run)
-            .where(Run.id == run.id, Run.status == "running")
+            .where(Run.id == run.id, Run.status == RUNNING)
             .values(cancel_requested=True, stage="Cancelling…")
         )
         session.commit()
@@ -328,7 +328,7 @@ def cancel_run(*, session: Session, run: Run, on_cancel: Callable[[Run], None] |
 def reap_stale_runs(*, session: Session, timeout_seconds: float, run_ids=None) -> int:
     """Fail running runs whose heartbeat is older than ``timeout_seconds`` (dead worker)."""
     cutoff = utcnow() - timedelta(seconds=timeout_seconds)
-    where = [Run.status == "running", Run.heartbeat_at < cutoff]
+    where = [Run.status == RUNNING, Run.heartbeat_at < cutoff]
     if run_ids is not None:
         where.append(Run.id.in_(list(run_ids)))
     message = (
@@ -338,7 +338,7 @@ def reap_stale_runs(*, session: Session, timeout_seconds: float, run_ids=None) -
     result = session.execute(
         update(Run)
         .where(*where)
-        .values(status="failed", stage="Failed", error=message, finished_at=utcnow())
+        .values(status=FAILED, stage="Failed", error=message, finished_at=utcnow())
     )
     session.commit()
     return result.rowcount
@@ -348,7 +348,7 @@ def take_over(session: Session, run_id: int, *, old: str, new: str) -> bool:
     """Hand a queued run from worker ``old`` to ``new``; False if someone else took it."""
     result = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.status == "queued", Run.worker == old)
+        .where(Run.id == run_id, Run.status == QUEUED, Run.worker == old)
         .values(worker=new)
     )
     session.commit()

@@ -31,6 +31,7 @@ from mlcore.preprocessing import TabularPreprocessor, prepare_target
 from mlcore.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text, tree_to_dict
 from webapp.db import utcnow
 from webapp.models import Dataset, ModelVersion, Run
+from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
 from webapp.services.runs import finish_run
 
@@ -72,7 +73,7 @@ class Progress:
         values = {"progress": round(min(max(fraction, 0.0), 1.0), 4)}
         if stage:
             values["stage"] = stage[:120]
-        where = (Run.id == self.run_id, Run.status == "running")
+        where = (Run.id == self.run_id, Run.status == RUNNING)
         self.session.execute(update(Run).where(*where).values(**values))
         self.session.commit()
         cancel = self.session.scalar(select(Run.cancel_requested).where(Run.id == self.run_id))
@@ -100,9 +101,9 @@ def claim_run(*, session: Session, run_id: int, worker: str) -> bool:
     now = utcnow()
     result = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.status == "queued")
+        .where(Run.id == run_id, Run.status == QUEUED)
         .values(
-            status="running",
+            status=RUNNING,
             worker=worker,
             started_at=now,
             heartbeat_at=now,
@@ -124,21 +125,21 @@ def execute_run(*, session: Session, run_id: int, worker: str) -> str | None:
         outcome = train(session=session, run=run, progress=progress)
         progress(0.95, "Saving the model", force=True)
         _register(session=session, run=run, outcome=outcome)
-        return "succeeded"
+        return SUCCEEDED
     except RunCancelled:
         session.rollback()
-        finish_run(session, run_id, "cancelled", only_from=("running",))
-        return "cancelled"
+        finish_run(session, run_id, CANCELLED, only_from=(RUNNING,))
+        return CANCELLED
     except ValueError as exc:  # mlcore and our checks explain bad data in their messages
         session.rollback()
-        finish_run(session, run_id, "failed", error=str(exc) or type(exc).__name__)
-        return "failed"
+        finish_run(session, run_id, FAILED, error=str(exc) or type(exc).__name__)
+        return FAILED
     except Exception as exc:
         log.exception("Run %s failed", run_id)
         session.rollback()
         message = f"Training failed unexpectedly ({type(exc).__name__}: {exc})."
-        finish_run(session, run_id, "failed", error=message)
-        return "failed"
+        finish_run(session, run_id, FAILED, error=message)
+        return FAILED
 
 
 def _register(*, session: Session, run: Run, outcome: Outcome) -> None:
@@ -176,7 +177,7 @@ def _register(*, session: Session, run: Run, outcome: Outcome) -> None:
             file=blob,
         )
         session.add(version)
-        run.status, run.progress, run.stage = "succeeded", 1.0, "Done"
+        run.status, run.progress, run.stage = SUCCEEDED, 1.0, "Done"
         run.metrics, run.train_metrics = outcome.metrics, outcome.train_metrics
         run.results, run.finished_at, run.error = outcome.results, utcnow(), None
         try:
