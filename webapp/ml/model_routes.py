@@ -11,7 +11,7 @@ from webapp.downloads import attachment
 from webapp.errors import AppError, ValidationFailed
 from webapp.ml import bp
 from webapp.models import ModelVersion
-from webapp.services import models as model_service
+from webapp.services import model_versions as model_service
 from webapp.services import predictions as prediction_service
 from webapp.services.runs import ALGORITHM_LABELS
 from webapp.web import owned

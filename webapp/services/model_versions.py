@@ -1,4 +1,5 @@
-"""Model versions: look up, list, group by name, compare, delete, load for predictions."""
+"""Model versions (the trained models runs register): look up, list, group by name, compare,
+delete, load for predictions. (The ORM classes are in :mod:`webapp.models`.)"""
 
 from __future__ import annotations
 
