@@ -17,8 +17,8 @@ from webapp.db import get_session, utcnow
 from webapp.errors import ValidationFailed
 from webapp.models import ModelVersion, Run, User
 from webapp.services import datasets as dataset_service
+from webapp.services import run_settings, training
 from webapp.services import runs as run_service
-from webapp.services import training
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def queued_run(session, user, dataset, **settings) -> Run:
     return run_service.create_run(
         session=session,
         user=user,
-        settings=run_service.RunSettings(**settings),
+        settings=run_settings.parse_settings(settings),
         submit=lambda run: None,
     )
 
@@ -162,8 +162,8 @@ def test_validation_is_a_422_before_anything_is_stored(ctx):
         ("kmeans", {"k": 4}, {"k": 4, "suggest_k": False}),
     ],
 )  # fmt: skip
-def test_clean_params_fills_defaults(algorithm, params, expected):
-    assert run_service.clean_params(algorithm, params, n_rows=100) == expected
+def test_params_get_defaults(algorithm, params, expected):
+    assert run_settings.PARAMS[algorithm].model_validate(params).model_dump() == expected
 
 
 def test_clean_makes_plain_json():

@@ -196,3 +196,50 @@ def test_another_users_run_and_model_are_404(app, client, auth):
         assert getattr(client, method)(url).status_code == 404, url
     form = client.get(f"/runs/new?dataset_id={dataset_id}").get_data(as_text=True)
     assert "no data sets yet" in form and "sample_data" not in form
+
+
+@pytest.mark.parametrize(
+    ("form", "field_words", "api_body"),
+    [
+        ({"algorithm": "random_forest", "target": "plan", "n_estimators": "0"},
+         "n_estimators must be between 1 and 500.",
+         {"algorithm": "random_forest", "target": "plan", "params": {"n_estimators": 0}}),
+        ({"algorithm": "kmeans", "test_percent": "90"},
+         "The test split must be between 5% and 50%.",
+         {"algorithm": "kmeans", "test_size": 0.9}),
+        ({"algorithm": "decision_tree", "target": "plan", "max_depth": "deep"},
+         "max_depth must be a whole number.",
+         {"algorithm": "decision_tree", "target": "plan", "params": {"max_depth": "deep"}}),
+        ({"algorithm": "decision_tree", "target": "plan", "min_samples_leaf": "5000"},
+         "min_samples_leaf must be between 1 and",
+         {"algorithm": "decision_tree", "target": "plan", "params": {"min_samples_leaf": 5000}}),
+    ],
+)  # fmt: skip
+def test_form_and_api_refuse_the_same_settings_with_the_same_words(
+    app, client, api, logged_in, form, field_words, api_body
+):
+    """One validator: the browser form builds the API's own body model."""
+    from webapp.api.ml_schemas import RunCreate
+    from webapp.services.run_settings import RunSettings
+
+    assert issubclass(RunCreate, RunSettings)
+    dataset_id = add_sample(app, "sample_classification.csv")
+    data = {"dataset_id": dataset_id, "features": ["age", "region"], **form}
+    page = client.post("/runs/new", data=data)
+    assert page.status_code == 422
+    assert field_words in page.get_data(as_text=True).replace("&#39;", "'")
+    headers = {"Authorization": f"Bearer {api.login().get_json()['access_token']}"}
+    response = client.post("/api/v1/runs", headers=headers,
+                           json={"dataset_id": dataset_id, **api_body})  # fmt: skip
+    assert response.status_code == 422
+    assert field_words in response.get_json()["error"]["message"]
+
+
+def test_the_target_ticked_as_a_feature_is_left_out(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    run_id = start_run(app, client, dataset_id, "decision_tree", target="plan",
+                       features=["age", "plan", "region"])  # fmt: skip
+    with app.app_context():
+        from webapp.models import Run
+
+        assert get_session().get(Run, run_id).features == ["age", "region"]

@@ -1,7 +1,8 @@
 """Pydantic schemas of training runs, models and predictions.
 
-The services check ranges and columns again (the browser forms go straight to them); these
-models check types and shapes, and describe the API.
+The body of a new run is the service's own input model
+(:class:`~webapp.services.run_settings.RunSettings`), documented here for the API; the
+service checks only what needs the data set. The other models describe what the API returns.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.api.schemas import ApiModel, Page, PageQuery
-from webapp.db import MAX_ID
 from webapp.models.ml import ALGORITHMS, RUN_STATUSES, SUPERVISED_TASKS, TASK_KINDS
-from webapp.services import runs as run_service
+from webapp.services.run_settings import NAME_MAX, RunSettings
 
 # Built from the model's constants, so a new value is added in one place.
 Algorithm = Literal[ALGORITHMS]
@@ -23,7 +23,7 @@ TaskKind = Literal[TASK_KINDS]
 SupervisedTask = Literal[SUPERVISED_TASKS]
 
 
-class RunCreate(ApiModel):
+class RunCreate(RunSettings):
     """Start a training run. Only `dataset_id` and `algorithm` are required (plus `target`
     for trees and forests); features default to every usable column.
 
@@ -50,29 +50,6 @@ class RunCreate(ApiModel):
                 },
             ]
         },
-    )
-
-    dataset_id: int = Field(ge=1, le=MAX_ID)
-    algorithm: Algorithm
-    target: str | None = Field(default=None, max_length=255)
-    features: list[str] | None = Field(
-        default=None, max_length=1000, description="Columns to learn from (default: all usable)."
-    )
-    params: dict[str, Any] = Field(default_factory=dict)
-    test_size: float = Field(
-        default=0.2,
-        ge=run_service.TEST_SIZE_RANGE[0],
-        le=run_service.TEST_SIZE_RANGE[1],
-        description="Fraction of rows held out to measure the model.",
-    )
-    random_state: int = Field(default=42, ge=0, le=MAX_ID)
-    task: SupervisedTask | None = Field(
-        default=None, description="Trees and forests: override the guess from the target's type."
-    )
-    model_name: str | None = Field(
-        default=None,
-        max_length=run_service.NAME_MAX,
-        description="Name the model version is registered under (default: data set + algorithm).",
     )
 
 
@@ -147,7 +124,7 @@ class ModelPage(Page[ModelPublic]):
 
 
 class ModelQuery(PageQuery):
-    name: str | None = Field(default=None, max_length=run_service.NAME_MAX)
+    name: str | None = Field(default=None, max_length=NAME_MAX)
 
 
 class PredictRequest(ApiModel):

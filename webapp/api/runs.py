@@ -10,7 +10,9 @@ from webapp.api import bp
 from webapp.api.deps import current_api_user
 from webapp.api.ml_schemas import PlotLink, RunCreate, RunPage, RunPublic, RunQuery
 from webapp.api.routing import api_operation as _api_operation
+from webapp.api.routing import parse_json_body
 from webapp.db import get_session
+from webapp.errors import ValidationFailed
 from webapp.models import Run
 from webapp.services import plots as plot_service
 from webapp.services import runs as run_service
@@ -41,11 +43,23 @@ def public(run: Run) -> RunPublic:
     return data
 
 
+def _settings_body(model):
+    """The JSON body as ``model``; our validators write sentences ("k must be between 1 and
+    50."), so the 422's message is the first of them, as for the service's own checks."""
+    try:
+        return parse_json_body(model)
+    except ValidationFailed as exc:
+        if not exc.details:
+            raise
+        raise ValidationFailed(exc.details[0]["message"], details=exc.details) from None
+
+
 @api_operation(
     "/runs",
     "POST",
     summary="Start a training run",
     body=RunCreate,
+    body_parser=_settings_body,
     response=RunPublic,
     status=202,
     errors=(503,),
@@ -56,12 +70,11 @@ def create_run(body: RunCreate):
 
     A bad setting (unknown column, a target with one class, k above the row count, another
     user's data set...) answers 422 and stores nothing."""
-    backend = jobs.get_backend()
     run = run_service.create_run(
         session=get_session(),
         user=current_api_user(),
-        settings=run_service.RunSettings(**body.model_dump()),
-        submit=backend.submit,
+        settings=body,
+        submit=jobs.get_backend().submit,
     )
     return public(run)
 

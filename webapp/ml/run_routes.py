@@ -22,8 +22,9 @@ from webapp.services import datasets as dataset_service
 from webapp.services import plots as plot_service
 from webapp.services import predictions as prediction_service
 from webapp.services import runs as run_service
-from webapp.services.runs import ALGORITHM_LABELS, DEFAULT_PARAMS
-from webapp.web import is_htmx, owned
+from webapp.services.run_settings import default_params
+from webapp.services.runs import ALGORITHM_LABELS
+from webapp.web import field_messages, is_htmx, owned
 
 HELP = {
     "kmeans": "Groups similar rows into k clusters. No target: it finds structure by itself. "
@@ -67,7 +68,7 @@ def _form_context(dataset_id, algorithm, values=None, errors=None):
         "labels": ALGORITHM_LABELS,
         "help": HELP,
         "columns": columns,
-        "defaults": DEFAULT_PARAMS[algorithm],
+        "defaults": default_params(algorithm),
         "values": values,
         "errors": errors or {},
         "default_name": run_service.default_model_name(dataset, algorithm) if dataset else "",
@@ -88,15 +89,8 @@ def new_run():
 def create_run():
     dataset_id = request.form.get("dataset_id", type=int) or 0
     algorithm = request.form.get("algorithm", "")
-    settings = settings_from_form(request.form, dataset_id=dataset_id, algorithm=algorithm)
-    # The checkboxes start all ticked; the target chosen above is left out, not an error.
-    settings.features = [f for f in settings.features or [] if f != settings.target]
     try:
-        if not settings.features:
-            raise ValidationFailed(
-                "Choose at least one feature.",
-                details=[{"field": "features", "message": "Choose at least one feature."}],
-            )
+        settings = settings_from_form(request.form, dataset_id=dataset_id, algorithm=algorithm)
         run = run_service.create_run(
             session=get_session(),
             user=current_user,
@@ -104,8 +98,7 @@ def create_run():
             submit=jobs.get_backend().submit,
         )
     except ValidationFailed as exc:
-        errors = {d["field"]: d["message"] for d in exc.details} or {"form": exc.message}
-        errors.setdefault("form", exc.message)
+        errors = field_messages(exc)
         context = _form_context(dataset_id, algorithm, values=request.form, errors=errors)
         return render_template("ml/new_run.html", **context), 422
     return redirect(url_for("ml.run_detail", run_id=run.id))
