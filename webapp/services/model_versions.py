@@ -3,13 +3,11 @@ delete, load for predictions. (The ORM classes are in :mod:`webapp.models`.)"""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mlcore import persistence
+from webapp.cache import Cache
 from webapp.errors import NotFound, ValidationFailed
 from webapp.models import ModelVersion, User
 
@@ -73,9 +71,7 @@ def delete_version(*, session: Session, version: ModelVersion) -> None:
     version_id = version.id
     session.delete(version)
     session.commit()
-    with _lock:
-        for key in [k for k in _loaded if k[0] == version_id]:
-            del _loaded[key]
+    _loaded.drop(version_id)
 
 
 def file_name(version: ModelVersion) -> str:
@@ -85,26 +81,18 @@ def file_name(version: ModelVersion) -> str:
 
 # -- loaded models, cached per process -------------------------------------------------------
 
-_CACHE_SIZE = 8
-_loaded: OrderedDict[tuple, persistence.SavedModel] = OrderedDict()
-_lock = threading.Lock()
+_loaded = Cache("models", maxsize=8)
 
 
 def load(*, session: Session, version: ModelVersion) -> persistence.SavedModel:
     """The fitted model and preprocessor of ``version``. Files never change, but SQLite may
     reuse the id of a deleted newest row: the key includes the creation time too."""
     key = (version.id, version.created_at.isoformat())
-    with _lock:
-        saved = _loaded.get(key)
-        if saved is not None:
-            _loaded.move_to_end(key)
-            return saved
-    blob = session.scalar(select(ModelVersion.file).where(ModelVersion.id == version.id))
-    if blob is None:
-        raise NotFound("The file of this model is missing.")
-    saved = persistence.loads(blob)
-    with _lock:
-        _loaded[key] = saved
-        while len(_loaded) > _CACHE_SIZE:
-            _loaded.popitem(last=False)
+    saved = _loaded.get(key)
+    if saved is None:
+        blob = session.scalar(select(ModelVersion.file).where(ModelVersion.id == version.id))
+        if blob is None:
+            raise NotFound("The file of this model is missing.")
+        saved = persistence.loads(blob)
+        _loaded.put(key, saved)
     return saved

@@ -5,16 +5,15 @@ drawn from and its drawing function. Training decides which entries a run stores
 has a plot exactly when its data is there; pages and the API list :func:`available`.
 
 The data a plot needs is stored with the run (in the database), so any web server can draw
-it; the PNG bytes are cached per process (LRU keyed by run id, plot name and the run's
-finish time, so a different run never gets a stale picture). Figures are built with the
+it; the drawn bytes are cached (:mod:`webapp.cache`: per process, and in Redis when there is
+one) by run id, plot name and the run's finish time, so a different run never gets a stale
+picture. Figures are built with the
 object-oriented API (no pyplot state), which is safe across request threads.
 """
 
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,13 +24,13 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
+from webapp.cache import Cache
 from webapp.errors import NotFound
 from webapp.models import Run
 from webapp.models.ml import SUCCEEDED
 
-_CACHE_SIZE = 128
-_cache: OrderedDict[tuple, bytes] = OrderedDict()
-_lock = threading.Lock()
+# Drawn plots, in this process and in Redis for the others (drawing one takes 50-500 ms).
+_drawn = Cache("plots", maxsize=128, shared=True)
 DPI = 100
 
 
@@ -66,22 +65,11 @@ def render(run: Run, name: str) -> bytes:
     """The PNG of plot ``name`` of ``run`` (404 for a plot the run does not have)."""
     plot = get(run, name)
     key = (run.id, name, run.finished_at.isoformat() if run.finished_at else "")
-    with _lock:
-        png = _cache.get(key)
-        if png is not None:
-            _cache.move_to_end(key)
-            return png
-    png = plot.draw(run.results, run)
-    with _lock:
-        _cache[key] = png
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return png
+    return _drawn.get_or_make(key, lambda: plot.draw(run.results, run))
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _drawn.clear()
 
 
 def _figure(width=7.0, height=4.8) -> tuple[Figure, object]:
