@@ -329,3 +329,30 @@ def test_deleted_data_set_fails_retry_clearly(app, client, user_headers, cluster
     assert kept["status"] == "succeeded" and kept["dataset_id"] is None
     response = client.post(f"/api/v1/runs/{run['id']}/retry", headers=user_headers)
     assert "deleted" in error_of(response, 422)["message"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "target", "task", "expected"),
+    [("sample_classification.csv", "plan", "classification", "sqrt"),
+     ("sample_regression.csv", "price_k", "regression", "all")],
+)  # fmt: skip
+def test_forest_features_per_split_default_by_task(app, client, user_headers, filename, target,
+                                                   task, expected):  # fmt: skip
+    """scikit-learn's defaults: sqrt(features) per split for classes, all for a number."""
+    dataset = upload(client, user_headers, filename)
+    run = train(client, user_headers, app=app, dataset_id=dataset["id"],
+                algorithm="random_forest", target=target, params={"n_estimators": 10})  # fmt: skip
+    assert run["status"] == "succeeded", run["error"]
+    assert (run["task"], run["params"]["max_features"]) == (task, expected)
+    model = client.get(f"/api/v1/models/{run['model_id']}", headers=user_headers).get_json()
+    assert model["params"]["max_features"] == expected
+    with app.app_context():
+        from webapp.services import model_versions
+
+        version = get_session().get(ModelVersion, run["model_id"])
+        fitted = model_versions.load(session=get_session(), version=version).model
+        assert fitted.max_features == (None if expected == "all" else expected)
+    chosen = train(client, user_headers, app=app, dataset_id=dataset["id"],
+                   algorithm="random_forest", target=target,
+                   params={"n_estimators": 10, "max_features": "log2"})  # fmt: skip
+    assert chosen["params"]["max_features"] == "log2"

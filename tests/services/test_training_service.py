@@ -157,7 +157,7 @@ def test_validation_is_a_422_before_anything_is_stored(ctx):
         ("decision_tree", {}, {"criterion": "gini", "max_depth": 5, "min_samples_leaf": 1}),
         ("decision_tree", {"max_depth": None}, {"criterion": "gini", "max_depth": None,
                                                 "min_samples_leaf": 1}),
-        ("random_forest", {"n_estimators": "20"}, {"n_estimators": 20, "max_features": "sqrt",
+        ("random_forest", {"n_estimators": "20"}, {"n_estimators": 20, "max_features": None,
                                                    "max_depth": None, "min_samples_leaf": 1}),
         ("kmeans", {"k": 4}, {"k": 4, "suggest_k": False}),
     ],

@@ -243,3 +243,10 @@ def test_the_target_ticked_as_a_feature_is_left_out(app, client, logged_in):
         from webapp.models import Run
 
         assert get_session().get(Run, run_id).features == ["age", "region"]
+
+
+def test_forest_form_explains_the_default_features_per_split(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    url = f"/runs/new?dataset_id={dataset_id}&algorithm=random_forest"
+    html = client.get(url).get_data(as_text=True)
+    assert re.search(r'<option value="" selected>By task: √ for classes, all for numbers', html)

@@ -31,8 +31,9 @@ class RunCreate(RunSettings):
     - `kmeans`: `k` [3] (1–50), `suggest_k` [false]: pick k by the best silhouette.
     - `decision_tree`: `criterion` ["gini"] or "entropy", `max_depth` [5] (1–50, null: no
       limit), `min_samples_leaf` [1].
-    - `random_forest`: `n_estimators` [100] (1–500), `max_features` ["sqrt"], "log2" or
-      "all", `max_depth` [null], `min_samples_leaf` [1].
+    - `random_forest`: `n_estimators` [100] (1–500), `max_features` (features tried per
+      split: "sqrt", "log2" or "all"; [null]: "sqrt" for classification and "all" for
+      regression, as in scikit-learn), `max_depth` [null], `min_samples_leaf` [1].
     """
 
     model_config = ConfigDict(

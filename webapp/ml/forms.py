@@ -10,8 +10,6 @@ from werkzeug.datastructures import MultiDict
 from webapp.errors import ValidationFailed, field_error
 from webapp.services.run_settings import PARAMS, RunSettings, parse_settings
 
-CHOICE_PARAMS = ("criterion", "max_features")
-
 
 def _text(value: str | None) -> str | None:
     return (value or "").strip() or None

@@ -38,6 +38,10 @@ MAX_DEPTH = 50
 TEST_SIZE_RANGE = (0.05, 0.5)
 CRITERIA = ("gini", "entropy")
 MAX_FEATURES = ("sqrt", "log2", "all")
+# A forest's default features per split, by task: scikit-learn's (and mlcore's) defaults. A
+# regression forest with sqrt(features) per split is much weaker: on a 303-row school table
+# its R² was 0.69 against 0.84 with all features.
+FOREST_MAX_FEATURES = {"classification": "sqrt", "regression": "all"}
 
 
 def _error(message: str) -> PydanticCustomError:
@@ -66,7 +70,7 @@ def _whole(name: str, low: int, high: int | None = None, *, message: str | None 
 
 def _one_of(name: str, choices: tuple[str, ...]):
     def check(value):
-        if value not in choices:
+        if value is not None and value not in choices:
             raise _error(f"{name} must be one of {', '.join(choices)}.")
         return value
 
@@ -122,7 +126,10 @@ class RandomForestParams(_Params):
     n_estimators: Annotated[int, _whole("n_estimators", 1, MAX_TREES)] = Field(
         default=100, ge=1, le=MAX_TREES, description="Number of trees."
     )
-    max_features: Annotated[Literal[MAX_FEATURES], _one_of("max_features", MAX_FEATURES)] = "sqrt"
+    # None: by task (FOREST_MAX_FEATURES), filled in once the task is known.
+    max_features: Annotated[Literal[MAX_FEATURES] | None, _one_of("max_features", MAX_FEATURES)] = (
+        Field(default=None, description='null: "sqrt" for classification, "all" for regression.')
+    )
     max_depth: Annotated[int | None, _whole("max_depth", 1, MAX_DEPTH)] = Field(
         default=None, ge=1, le=MAX_DEPTH, description="null: no limit."
     )

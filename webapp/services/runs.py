@@ -27,7 +27,13 @@ from webapp.models import Dataset, Run, User
 from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING
 from webapp.services import datasets as dataset_service
 from webapp.services.ownership import get_owned
-from webapp.services.run_settings import MAX_K, NAME_MAX, RunSettings, parse_settings
+from webapp.services.run_settings import (
+    FOREST_MAX_FEATURES,
+    MAX_K,
+    NAME_MAX,
+    RunSettings,
+    parse_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +133,8 @@ def validate_settings(*, session: Session, user: User, settings: RunSettings):
     if target is not None:
         frame = dataset_service.load_dataframe(session=session, dataset=dataset)
         task = _check_target(frame, target, settings.task)
+    if "max_features" in params and params["max_features"] is None:
+        params["max_features"] = FOREST_MAX_FEATURES[task]
     name = settings.model_name or default_model_name(dataset, settings.algorithm)
     return dataset, {
         "algorithm": settings.algorithm,
