@@ -81,7 +81,49 @@ def test_unexpected_error_fails_the_run_instead_of_leaving_it_running(ctx, monke
     monkeypatch.setattr(training, "train", boom)
     assert training.execute_run(session=session, run_id=run.id, worker="t") == "failed"
     session.expire_all()
-    assert "RuntimeError: disk on fire" in session.get(Run, run.id).error
+    error = session.get(Run, run.id).error
+    assert "disk on fire" not in error and "RuntimeError" not in error  # internals stay in logs
+    assert error == training.UNEXPECTED.format(run_id=run.id)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionError("Error 111 connecting to 10.0.0.5:6379. Connection refused."),
+        ValueError("operands could not be broadcast together with shapes (3,) (4,)"),
+    ],
+)
+def test_internal_error_text_stays_in_the_log(ctx, monkeypatch, caplog, exc):
+    """A Redis outage or a library's ValueError must not show hosts or internals to users."""
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+
+    def boom(**kwargs):
+        raise exc
+
+    monkeypatch.setattr(training, "train", boom)
+    assert training.execute_run(session=session, run_id=run.id, worker="t") == "failed"
+    session.expire_all()
+    error = session.get(Run, run.id).error
+    assert str(exc) not in error and "10.0.0.5" not in error
+    assert "problem on the server" in error
+    assert str(exc) in caplog.text  # the operator still sees it
+
+
+def test_errors_about_the_data_are_shown_as_written(ctx, monkeypatch):
+    from mlcore.preprocessing import prepare_target
+
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+    import pandas as pd
+
+    def one_class(**kwargs):
+        prepare_target(pd.Series(["same"] * 5), "classification")
+
+    monkeypatch.setattr(training, "train", one_class)
+    training.execute_run(session=session, run_id=run.id, worker="t")
+    session.expire_all()
+    assert "single class" in session.get(Run, run.id).error
 
 
 def test_job_that_cannot_start_is_failed_not_left_queued(app, ctx, monkeypatch):

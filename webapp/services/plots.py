@@ -29,6 +29,11 @@ from webapp.errors import NotFound
 from webapp.models import Run
 from webapp.models.ml import SUCCEEDED
 
+# Column names, class labels and targets are the user's text: never read "$...$" in them as
+# TeX (a name like "$\foo$" made a drawing fail with a 500, a nested "$\sqrt{...}$" recursed
+# without end, long "$x$ " labels took 3.4 s of CPU). Every Text reads this when created.
+matplotlib.rcParams["text.parse_math"] = False
+
 # Drawn plots, in this process and in Redis for the others (drawing one takes 50-500 ms).
 _drawn = Cache("plots", maxsize=128, shared=True)
 DPI = 100
@@ -72,6 +77,12 @@ def clear_cache() -> None:
     _drawn.clear()
 
 
+def _short(text, limit: int = 40) -> str:
+    """A user's name as a label: cut with an ellipsis (the page's tables show it whole)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _figure(width=7.0, height=4.8) -> tuple[Figure, object]:
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     return fig, fig.add_subplot()
@@ -96,8 +107,8 @@ def _clusters(results, run) -> bytes:
     if centres.size:
         ax.scatter(centres[:, 0], centres[:, 1], marker="X", s=220, c="black",
                    edgecolors="white", linewidths=1.5, label="Centroids")  # fmt: skip
-    ax.set_xlabel(data["xlabel"])
-    ax.set_ylabel(data["ylabel"])
+    ax.set_xlabel(_short(data["xlabel"], 80))
+    ax.set_ylabel(_short(data["ylabel"], 80))
     ax.set_title(f"KMeans clusters (k={results['k']})")
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
@@ -151,8 +162,8 @@ def _confusion(results, run) -> bytes:
     fig, ax = _figure(size + 1, size)
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, label="Rows")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xticks(range(len(labels)), [_short(v) for v in labels], rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), [_short(v) for v in labels])
     limit = matrix.max() / 2 if matrix.size else 0
     for (i, j), value in np.ndenumerate(matrix):
         ax.text(j, i, str(value), ha="center", va="center",
@@ -167,7 +178,8 @@ def _importances(results, run) -> bytes:
     data = results["feature_importances"]
     names, values = data["names"][::-1], data["values"][::-1]
     fig, ax = _figure(7, max(3.0, 0.35 * len(names) + 1.2))
-    ax.barh(names, values, color="tab:blue")
+    ax.barh(range(len(names)), values, color="tab:blue")
+    ax.set_yticks(range(len(names)), [_short(n) for n in names])
     ax.set_xlabel("Importance (share of impurity decrease)")
     ax.set_ylabel("Feature")
     ax.set_title("Feature importances")
@@ -196,8 +208,8 @@ def _pva(results, run) -> bytes:
     low = float(min(actual.min(), predicted.min())) if actual.size else 0
     high = float(max(actual.max(), predicted.max())) if actual.size else 1
     ax.plot([low, high], [low, high], color="tab:red", linestyle="--", label="Perfect prediction")
-    ax.set_xlabel(f"Actual {data['target']}")
-    ax.set_ylabel(f"Predicted {data['target']}")
+    ax.set_xlabel(f"Actual {_short(data['target'])}")
+    ax.set_ylabel(f"Predicted {_short(data['target'])}")
     ax.set_title("Predicted vs actual (test split)")
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
@@ -210,7 +222,7 @@ def _residuals(results, run) -> bytes:
     fig, ax = _figure(7, 4)
     ax.scatter(predicted, actual - predicted, s=14, alpha=0.7)
     ax.axhline(0, color="tab:red", linestyle="--")
-    ax.set_xlabel(f"Predicted {data['target']}")
+    ax.set_xlabel(f"Predicted {_short(data['target'])}")
     ax.set_ylabel("Residual (actual − predicted)")
     ax.set_title("Residuals (test split)")
     ax.grid(alpha=0.3)
@@ -254,10 +266,10 @@ def _tree(results, run) -> bytes:
     for x, y, node in positions.values():
         lines = []
         if node.get("rule"):
-            lines.append(node["rule"])
+            lines.append(_short(node["rule"]))
         lines.append(f"samples = {node['samples']}")
         if "class" in node:
-            lines.append(f"class = {node['class']}")
+            lines.append(f"class = {_short(node['class'])}")
         else:
             lines.append(f"value = {node['prediction']:.4g}")
         if node.get("truncated"):

@@ -130,16 +130,43 @@ def execute_run(*, session: Session, run_id: int, worker: str) -> str | None:
         session.rollback()
         finish_run(session, run_id, CANCELLED, only_from=(RUNNING,))
         return CANCELLED
-    except ValueError as exc:  # mlcore and our checks explain bad data in their messages
+    except ValueError as exc:
         session.rollback()
-        finish_run(session, run_id, FAILED, error=str(exc) or type(exc).__name__)
+        if not _speaks_to_users(exc):
+            log.exception("Run %s failed", run_id)
+        finish_run(session, run_id, FAILED, error=_user_message(exc, run_id))
         return FAILED
-    except Exception as exc:
+    except Exception:
         log.exception("Run %s failed", run_id)
         session.rollback()
-        message = f"Training failed unexpectedly ({type(exc).__name__}: {exc})."
-        finish_run(session, run_id, FAILED, error=message)
+        finish_run(session, run_id, FAILED, error=UNEXPECTED.format(run_id=run_id))
         return FAILED
+
+
+# What users read when training failed for a reason that is not about their data. The
+# exception's own text stays in the server log: it may name hosts, paths or connection
+# strings ("Error 111 connecting to 10.0.0.5:6379").
+UNEXPECTED = (
+    "Training failed unexpectedly: this is a problem on the server, not in your data. Retry "
+    "the run; if it fails again, tell the administrator (the log names run {run_id})."
+)
+# Modules whose ValueErrors explain a problem with the user's data or settings, in words
+# written for them (mlcore's checks and ours); anything else may be an internal detail.
+_READABLE_MODULES = ("mlcore", "webapp.services")
+
+
+def _speaks_to_users(exc: BaseException) -> bool:
+    if isinstance(exc, TrainingError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return module.startswith(_READABLE_MODULES) and bool(str(exc))
+
+
+def _user_message(exc: BaseException, run_id: int) -> str:
+    return str(exc) if _speaks_to_users(exc) else UNEXPECTED.format(run_id=run_id)
 
 
 def _register(*, session: Session, run: Run, outcome: Outcome) -> None:
