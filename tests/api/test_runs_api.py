@@ -53,8 +53,8 @@ def test_kmeans_run_succeeds_with_metrics_plots_and_model(app, client, user_head
     run = wait(client, user_headers, queued["id"], app=app)
     assert run["status"] == "succeeded", run["error"]
     assert run["progress"] == 1
-    assert set(run["metrics"]) == {"inertia", "silhouette"}
-    assert set(run["train_metrics"]) == {"inertia", "silhouette"}
+    assert set(run["metrics"]) == {"mean_sq_distance", "silhouette"}
+    assert set(run["train_metrics"]) == {"mean_sq_distance", "silhouette"}
     assert run["model_id"] is not None
     names = [p["name"] for p in run["plots"]]
     assert names == ["clusters", "elbow", "silhouette", "cluster_sizes"]

@@ -80,5 +80,14 @@ def test_every_plot_draws_names_that_look_like_tex_as_text(app, client, user_hea
         for plot in run["plots"]:
             response = client.get(plot["url"], headers=user_headers)
             assert response.status_code == 200, (plot["name"], response.get_data()[:300])
+        with app.app_context():
+            from webapp.db import get_session
+
+            stored = get_session().get(Run, run["id"])
+            for plot in plots.available(stored):
+                for theme in plots.THEMES:
+                    for size in plots.SIZES:
+                        svg = plots.render(stored, plot.name, "svg", theme, size).decode()
+                        assert svg.startswith("<?xml") and "<script" not in svg
     finally:
         shutdown_jobs(app)

@@ -165,7 +165,7 @@ def test_models_page_compare_and_delete(app, client, logged_in):
     assert "Segments" in page and "v1" in page and "v2" in page
     ids = sorted(int(i) for i in set(re.findall(r'href="/models/(\d+)"', page)))
     compare = client.get(f"/models/compare?a={ids[0]}&b={ids[1]}").get_data(as_text=True)
-    assert "B − A" in compare and "inertia" in compare
+    assert "B − A" in compare and "Mean squared distance" in compare
     assert client.get(f"/models/{ids[0]}/download").mimetype == "application/zip"
     response = client.post(f"/models/{ids[0]}/delete")
     assert response.status_code == 302

@@ -16,11 +16,6 @@ STATUS_BADGES = {
 }
 bp.add_app_template_global(STATUS_BADGES, "run_status_badges")
 
-from webapp.ml import model_routes, run_routes  # noqa: E402,F401
+from webapp.ml import formatting, model_routes, run_routes  # noqa: E402,F401
 
-
-@bp.app_template_global("now_utc")
-def _now_utc():
-    from webapp.db import utcnow
-
-    return utcnow()
+formatting.register(bp)

@@ -11,14 +11,15 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import jobs
-from webapp.db import get_session
+from webapp.db import get_session, utcnow
 from webapp.downloads import attachment
 from webapp.errors import NotFound, ValidationFailed
 from webapp.ml import bp
 from webapp.ml.forms import settings_from_form
 from webapp.models import Dataset, ModelVersion, Run
-from webapp.models.ml import QUEUED, SUCCEEDED
+from webapp.models.ml import QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
+from webapp.services import model_versions as model_service
 from webapp.services import plots as plot_service
 from webapp.services import predictions as prediction_service
 from webapp.services import runs as run_service
@@ -104,8 +105,24 @@ def create_run():
     return redirect(url_for("ml.run_detail", run_id=run.id))
 
 
+def _timing(run) -> dict:
+    """Seconds waited, trained and (from the pace so far) still to go."""
+    now = utcnow()
+    timing = {"waited": None, "elapsed": None, "left": None}
+    if run.started_at is None:
+        timing["waited"] = ((run.finished_at or now) - run.created_at).total_seconds()
+        return timing
+    elapsed = ((run.finished_at or now) - run.started_at).total_seconds()
+    timing["elapsed"] = elapsed
+    # Early progress is loading and preparing, a poor guide to the pace: wait for 15%.
+    if run.status == RUNNING and run.progress >= 0.15:
+        timing["left"] = elapsed * (1 - run.progress) / run.progress
+    return timing
+
+
 def _live_context(run):
-    context = {"run": run, "labels": ALGORITHM_LABELS, "plots": [], "model": None}
+    context = {"run": run, "labels": ALGORITHM_LABELS, "plots": [], "model": None,
+               "timing": _timing(run)}  # fmt: skip
     if run.status == SUCCEEDED:
         context["plots"] = plot_service.available(run)
         context["model"] = run.model_version
@@ -152,11 +169,18 @@ def retry_run(run_id: int):
     return redirect(url_for("ml.run_detail", run_id=new.id))
 
 
-@bp.get("/runs/<int:run_id>/plots/<name>.png")
-def run_plot(run_id: int, name: str):
+@bp.get("/runs/<int:run_id>/plots/<name>.<any(svg, png):fmt>")
+def run_plot(run_id: int, name: str, fmt: str):
+    """A plot; ``?theme=dark`` and ``?size=narrow`` pick the variant (see plots.py)."""
     run = owned(Run, run_id, load=(Run.results,))
-    response = Response(plot_service.render(run, name), mimetype="image/png")
+    theme, size = request.args.get("theme", "light"), request.args.get("size", "wide")
+    body = plot_service.render(run, name, fmt, theme, size)
+    response = Response(body, mimetype=plot_service.FORMATS[fmt])
     response.headers["Cache-Control"] = "private, max-age=3600"
+    # An SVG opened on its own is a document: it may carry styles, never scripts.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
     return response
 
 
@@ -173,3 +197,27 @@ def run_clusters_csv(run_id: int):
     frame = dataset_service.load_dataframe(session=session, dataset=run.dataset)
     text = prediction_service.dataset_with_clusters(session=session, version=version, frame=frame)
     return attachment(text, f"{run.dataset.name}-clusters.csv", "text/csv")
+
+
+@bp.get("/datasets/<int:dataset_id>/runs")
+def compare_runs(dataset_id: int):
+    """Every successful run on one data set side by side, a chart of one metric across
+    them, the best marked; pick two to diff."""
+    dataset = owned(Dataset, dataset_id)
+    groups = run_service.compare_on_dataset(
+        session=get_session(), user=current_user, dataset=dataset
+    )
+    return render_template("ml/compare_runs.html", dataset=dataset, groups=groups,
+                           chosen=request.args.get("metric"), labels=ALGORITHM_LABELS)  # fmt: skip
+
+
+@bp.get("/runs/diff")
+def diff_runs():
+    a_id, b_id = request.args.get("a", type=int), request.args.get("b", type=int)
+    if not a_id or not b_id or a_id == b_id:
+        flash("Choose two different runs to compare.", "error")
+        return redirect(request.referrer or url_for("ml.runs_index"))
+    a, b = owned(Run, a_id), owned(Run, b_id)
+    comparison = model_service.diff(a, b)
+    return render_template("ml/run_diff.html", a=a, b=b, comparison=comparison,
+                           labels=ALGORITHM_LABELS)  # fmt: skip

@@ -10,8 +10,7 @@ from mlcore import persistence
 from webapp.cache import Cache
 from webapp.errors import NotFound, ValidationFailed
 from webapp.models import ModelVersion, User
-
-LOWER_IS_BETTER = {"mae", "rmse", "inertia"}
+from webapp.services import metric_info
 
 
 def list_versions(
@@ -40,30 +39,30 @@ def compare(a: ModelVersion, b: ModelVersion) -> dict:
     """Parameters side by side and metric deltas (``b - a``), with which one is better."""
     if a.id == b.id:
         raise ValidationFailed("Choose two different versions to compare.")
-    params = []
+    return diff(a, b)
+
+
+def diff(a, b) -> dict:
+    """Settings and metrics of two trained things (model versions or runs) side by side:
+    ``params`` with ``changed`` marked, ``metrics`` with ``delta`` (b − a) and ``better``."""
+    params = [
+        {"name": key, "a": left, "b": right, "changed": left != right}
+        for key, left, right in (
+            ("target", a.target, b.target),
+            ("features", ", ".join(a.features), ", ".join(b.features)),
+            ("algorithm", a.algorithm, b.algorithm),
+        )
+    ]
     for key in sorted(set(a.params) | set(b.params)):
         left, right = a.params.get(key), b.params.get(key)
         params.append({"name": key, "a": left, "b": right, "changed": left != right})
-    for key, left, right in (
-        ("algorithm", a.algorithm, b.algorithm),
-        ("features", ", ".join(a.features), ", ".join(b.features)),
-        ("target", a.target, b.target),
-    ):
-        params.insert(0, {"name": key, "a": left, "b": right, "changed": left != right})
     metrics = []
-    for key in [k for k in a.metrics if k in b.metrics] + [
-        k for k in b.metrics if k not in a.metrics
-    ]:
+    for key in metric_info.ordered(list(dict.fromkeys([*a.metrics, *b.metrics]))):
         left, right = a.metrics.get(key), b.metrics.get(key)
-        delta = (
-            right - left
-            if isinstance(left, int | float) and isinstance(right, int | float)
-            else None
-        )
-        better = None
-        if delta:
-            better = "b" if (delta < 0) == (key in LOWER_IS_BETTER) else "a"
-        metrics.append({"name": key, "a": left, "b": right, "delta": delta, "better": better})
+        numbers = isinstance(left, int | float) and isinstance(right, int | float)
+        metrics.append({"name": key, "a": left, "b": right,
+                        "delta": right - left if numbers else None,
+                        "better": metric_info.better(key, left, right)})  # fmt: skip
     return {"params": params, "metrics": metrics}
 
 

@@ -19,13 +19,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.errors import NotFound, ServiceUnavailable, ValidationFailed, field_error
 from webapp.models import Dataset, Run, User
-from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING
+from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
+from webapp.services import metric_info
 from webapp.services.ownership import get_owned
 from webapp.services.run_settings import (
     FOREST_MAX_FEATURES,
@@ -66,6 +67,44 @@ def list_runs(
         select(Run).where(*where).order_by(Run.id.desc()).limit(limit).offset(offset)
     )
     return list(runs), total
+
+
+# The metric that ranks runs of each task (all three: higher is better).
+PRIMARY_METRIC = {"classification": "accuracy", "regression": "r2", "clustering": "silhouette"}
+
+
+def compare_on_dataset(*, session: Session, user: User, dataset: Dataset) -> list[dict]:
+    """The user's successful runs on ``dataset``, side by side: one group per thing learned
+    (a target and task, or clusters), each with every run's parameters and metrics, the
+    union of parameter and metric names, the ranking metric and the best run's id."""
+    runs = session.scalars(
+        select(Run)
+        .where(Run.owner_id == user.id, Run.dataset_id == dataset.id, Run.status == SUCCEEDED)
+        .options(selectinload(Run.model_version))
+        .order_by(Run.id)
+    ).all()
+    groups: dict[tuple, list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.task, run.target), []).append(run)
+    out = []
+    for (task, target), members in groups.items():
+        metric = PRIMARY_METRIC.get(task, "")
+        scored = [r for r in members if isinstance(r.metrics.get(metric), int | float)]
+        best = max(scored, key=lambda r: r.metrics[metric]) if scored else None
+        out.append(
+            {
+                "task": task,
+                "target": target,
+                "metric": metric,
+                "best_id": best.id if best else None,
+                "params": sorted({key for r in members for key in r.params}),
+                "metrics": metric_info.ordered(
+                    list(dict.fromkeys(key for r in members for key in r.metrics))
+                ),
+                "runs": members,
+            }
+        )
+    return out
 
 
 # -- creating --------------------------------------------------------------------------------

@@ -28,18 +28,18 @@ from mlcore.cluster import KMeans, suggest_k
 from mlcore.ensemble import RandomForestClassifier, RandomForestRegressor
 from mlcore.model_selection import train_test_split
 from mlcore.preprocessing import TabularPreprocessor, prepare_target
-from mlcore.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text, tree_to_dict
+from mlcore.tree import DecisionTreeClassifier, DecisionTreeRegressor, tree_to_dict
 from webapp.db import utcnow
 from webapp.models import Dataset, ModelVersion, Run
 from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
+from webapp.services import explain
 from webapp.services.runs import finish_run
 
 log = logging.getLogger(__name__)
 
 MAX_PLOT_POINTS = 2000
 MAX_K_CURVE = 10
-TREE_PLOT_DEPTH = 3
 MAX_RULES_CHARS = 200_000
 MAX_IMPORTANCES = 20
 
@@ -256,7 +256,8 @@ def _train_kmeans(frame: pd.DataFrame, run: Run, progress: Progress) -> Outcome:
         selection = suggest_k(X_train, k_range=range(2, k_max + 1), random_state=run.random_state)
         curves = {
             "ks": selection.ks,
-            "inertias": selection.inertias,
+            # Per row, like the run's metric: comparable across data sets and splits.
+            "mean_sq_distances": [v / len(X_train) for v in selection.inertias],
             "silhouettes": selection.silhouettes,
             "elbow_k": selection.elbow_k,
             "suggested_k": selection.suggested_k,
@@ -270,12 +271,13 @@ def _train_kmeans(frame: pd.DataFrame, run: Run, progress: Progress) -> Outcome:
     progress(0.8, "Measuring the clusters", force=True)
     labels = model.predict(X)
     test_labels = labels[test_rows]
+    # Inertia is a sum over rows; per row, test and training figures can be compared.
     metrics = {
-        "inertia": -model.score(X_test),
+        "mean_sq_distance": -model.score(X_test) / len(X_test),
         "silhouette": _silhouette(X_test, test_labels, run.random_state),
     }
     train_metrics = {
-        "inertia": float(model.inertia_),
+        "mean_sq_distance": float(model.inertia_) / len(X_train),
         "silhouette": _silhouette(X_train, labels[train_rows], run.random_state),
     }
     if curves is not None:
@@ -423,7 +425,7 @@ def _train_supervised(frame: pd.DataFrame, run: Run, progress: Progress) -> Outc
         progress(0.15, f"Growing {total} trees", force=True)
 
         def on_tree(done, total):
-            progress(0.15 + 0.75 * done / total, f"Growing trees ({done}/{total})")
+            progress(0.15 + 0.75 * done / total, f"Built {done} of {total} trees")
 
         model.fit(X_train, y_train, progress=on_tree)
     else:
@@ -439,15 +441,25 @@ def _train_supervised(frame: pd.DataFrame, run: Run, progress: Progress) -> Outc
         "n_test": len(test_rows),
         "features_used": [c["name"] for c in pre.schema_],
         "dropped": pre.dropped_,
-        "feature_importances": _importances(names, model.feature_importances_),
+    }
+    importances = explain.group_importances(names, model.feature_importances_, pre.schema_)
+    results["importances"] = importances
+    results["feature_importances"] = {
+        "names": [g["column"] for g in importances if g["value"] > 0][:MAX_IMPORTANCES],
+        "values": [g["value"] for g in importances if g["value"] > 0][:MAX_IMPORTANCES],
     }
     classes = None
     if classification:
         classes = [_plain(c) for c in model.classes_]
+        # What always answering the most common training class would score.
+        majority = model.classes_[np.argmax(np.unique(y_train, return_counts=True)[1])]
+        results["baseline"] = {"accuracy": float(np.mean(y_test == majority))}
         matrix = mlmetrics.confusion_matrix(y_test, predicted_test, labels=model.classes_)
         results["confusion_matrix"] = {"labels": [str(c) for c in classes],
                                        "matrix": np.asarray(matrix).tolist()}  # fmt: skip
     else:
+        # What always answering the training mean would score.
+        results["baseline"] = _regression_metrics(y_test, np.full(len(y_test), y_train.mean()))
         pick = _sample(len(y_test), run.random_state)
         results["predicted_vs_actual"] = {
             "actual": y_test[pick].tolist(),
@@ -456,14 +468,10 @@ def _train_supervised(frame: pd.DataFrame, run: Run, progress: Progress) -> Outc
         }
     if run.algorithm == "decision_tree":
         class_names = [str(c) for c in classes] if classes else None
-        results["tree"] = tree_to_dict(
-            model, feature_names=names, class_names=class_names, max_depth=TREE_PLOT_DEPTH
-        )
+        tree = tree_to_dict(model, feature_names=names, class_names=class_names)
+        results["tree"] = explain.explain_tree(tree, pre.schema_, names)
         results["tree_depth"], results["tree_leaves"] = model.get_depth(), model.get_n_leaves()
-        rules = export_text(model, feature_names=names, class_names=class_names)
-        if len(rules) > MAX_RULES_CHARS:
-            rules = rules[:MAX_RULES_CHARS] + "\n… (cut: the tree is very large)"
-        results["rules"] = rules
+        results["rules"] = explain.rules_text(tree, pre.schema_, names, MAX_RULES_CHARS)
     else:
         metrics["oob_score"] = float(model.oob_score_)
         results["trees_curve"] = _trees_curve(model, X_test, y_test, classification)
@@ -487,11 +495,6 @@ def _regression_metrics(y_true, y_pred) -> dict:
         "mae": float(mlmetrics.mean_absolute_error(y_true, y_pred)),
         "rmse": float(mlmetrics.root_mean_squared_error(y_true, y_pred)),
     }
-
-
-def _importances(names, values) -> dict:
-    order = np.argsort(values)[::-1][:MAX_IMPORTANCES]
-    return {"names": [names[i] for i in order], "values": [float(values[i]) for i in order]}
 
 
 def _trees_curve(forest, X_test, y_test, classification: bool) -> dict:
