@@ -250,3 +250,64 @@ def test_forest_form_explains_the_default_features_per_split(app, client, logged
     url = f"/runs/new?dataset_id={dataset_id}&algorithm=random_forest"
     html = client.get(url).get_data(as_text=True)
     assert re.search(r'<option value="" selected>By task: √ for classes, all for numbers', html)
+
+
+def test_favicon_is_a_real_icon_and_the_api_docs_lead_back(client):
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    docs = client.get("/api/docs").get_data(as_text=True)
+    assert re.search(r'<a class="brand" href="/">.*Back to Playground</a>', docs)
+    assert 'rel="icon"' in docs
+
+
+def test_deleting_a_model_version_asks_first(app, client, logged_in):
+    dataset_id = add_sample(app)
+    start_run(app, client, dataset_id, k="3", features=["age", "spending_score"])
+    page = client.get("/models").get_data(as_text=True)
+    model_id = re.search(r'href="/models/(\d+)/delete"', page).group(1)
+    assert f'action="/models/{model_id}/delete"' not in page  # no one-click delete
+    confirm = client.get(f"/models/{model_id}/delete").get_data(as_text=True)
+    assert "cannot be undone" in confirm and f'action="/models/{model_id}/delete"' in confirm
+    assert client.get(f"/models/{model_id}").status_code == 200  # asking deleted nothing
+    assert client.post(f"/models/{model_id}/delete").status_code == 302
+    assert client.get(f"/models/{model_id}").status_code == 404
+
+
+def test_compare_runs_on_a_data_set_marks_the_best_and_diffs_two(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    ids = [start_run(app, client, dataset_id, "decision_tree", target="plan",
+                     features=["age", "monthly_spend", "region"], max_depth=depth)
+           for depth in ("1", "4")]  # fmt: skip
+    kmeans = start_run(app, client, dataset_id, features=["age", "monthly_spend"])
+    page = client.get(f"/datasets/{dataset_id}/runs").get_data(as_text=True)
+    assert page.count('data-testid="run-group"') == 2  # predicting plan, and clusters
+    assert "Predicting plan" in page and "Accuracy" in page and f">{kmeans}</a>" in page
+    with app.app_context():
+        from webapp.models import Run
+
+        scores = {i: get_session().get(Run, i).metrics["accuracy"] for i in ids}
+    best = max(scores, key=scores.get)
+    assert re.search(rf'<tr class="best">\s*<th scope="row" data-value="{best}">', page)
+    chart = client.get(f"/datasets/{dataset_id}/runs?metric=f1_macro").get_data(as_text=True)
+    assert re.search(r'<option value="f1_macro" selected>F1 score', chart)
+    diff = client.get(f"/runs/diff?a={ids[0]}&b={ids[1]}").get_data(as_text=True)
+    assert re.search(r'<tr class="changed"><th scope="row">max depth', diff)
+    assert "B − A" in diff
+    assert client.get(f"/runs/diff?a={ids[0]}&b={ids[0]}").status_code == 302
+
+
+def test_run_page_speaks_in_words(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    run_id = start_run(app, client, dataset_id, "decision_tree", target="plan",
+                       features=["age", "monthly_spend", "region", "device"])  # fmt: skip
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert "F1 score (average of classes)" in page and "f1_macro" not in page.split(
+        'data-testid="metrics"'
+    )[1].split("</table>")[0].replace('data-metric="f1_macro"', "")
+    assert 'data-testid="baseline"' in page and "the most common class" in page
+    assert 'data-testid="tree"' in page and "<details" in page
+    assert re.search(r"(region|device) is (not )?\w+", page)  # rules in words
+    importances = re.search(r'data-testid="importances">(.*?)</section>', page, re.S).group(1)
+    text = re.sub(r"<[^>]+>", " ", importances)
+    assert "region is" in text and "=" not in text and ".missing" not in text
+    assert "<picture>" in page and "theme=dark" in page and "size=narrow" in page

@@ -100,6 +100,13 @@ def download_model(model_id: int):
     return attachment(version.file, model_service.file_name(version), "application/zip")
 
 
+@bp.get("/models/<int:model_id>/delete")
+def confirm_delete_model(model_id: int):
+    """Deleting cannot be undone: ask first (as data sets and boards do)."""
+    return render_template("ml/delete_model.html", model=owned(ModelVersion, model_id),
+                           labels=ALGORITHM_LABELS)  # fmt: skip
+
+
 @bp.post("/models/<int:model_id>/delete")
 def delete_model(model_id: int):
     version = owned(ModelVersion, model_id)
