@@ -6,7 +6,7 @@ has a plot exactly when its data is there; pages and the API list :func:`availab
 
 Readable at any width: pages get SVG (text stays text, in the site's font), in a light and
 a dark :data:`THEMES` matching the site's colours, and in two sizes: ``wide`` (drawn
-6.4 in wide, shown at 0.85–1.3× on a desktop) and ``narrow`` (3.6 in, for phones), so that
+6 in wide, shown at 0.85–1.3× on a desktop) and ``narrow`` (3.6 in, for phones), so that
 text is at least 12 CSS px as displayed (11 pt = 14.7 px drawn). The API gets a PNG at 2×
 (200 dpi). Colours are the Okabe–Ito palette, which colour-blind readers can tell apart.
 
@@ -49,7 +49,7 @@ matplotlib.rcParams["svg.fonttype"] = "none"
 _drawn = Cache("plots", maxsize=256, shared=True)
 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
-SIZES = {"wide": 6.4, "narrow": 3.6}  # figure width in inches (72 pt = 96 CSS px each)
+SIZES = {"wide": 6.0, "narrow": 3.6}  # figure width in inches (72 pt = 96 CSS px each)
 FONT_PT = 11
 PNG_DPI = 200
 SITE_FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"
@@ -275,7 +275,7 @@ def _confusion(results, run, style) -> Figure:
     data = results["confusion_matrix"]
     labels, matrix = data["labels"], np.asarray(data["matrix"])
     n = len(labels)
-    fig, ax = _figure(style, max(3.6, min(style.width, 1.6 + 0.55 * n)))
+    fig, ax = _figure(style, max(4.4, min(style.width, 2.0 + 0.6 * n)))
     ramp = LinearSegmentedColormap.from_list("ramp", style.theme.ramp)
     ax.imshow(matrix, cmap=ramp, rasterized=True)
     short = [_short(v, 14 if style.narrow else 22) for v in labels]
