@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.api.schemas import ApiModel, Page, PageQuery
+from webapp.db import MAX_ID
 from webapp.models.ml import ALGORITHMS, RUN_STATUSES, SUPERVISED_TASKS, TASK_KINDS
 from webapp.services.run_settings import NAME_MAX, RunSettings
 
@@ -148,3 +149,76 @@ class PredictResponse(BaseModel):
     probabilities: list[list[float] | None] | None = None
     classes: list[Any] | None = None
     errors: list[dict[str, str] | None]
+
+
+# -- comparing runs ------------------------------------------------------------------------
+
+
+class CompareQuery(ApiModel):
+    dataset_id: int = Field(ge=1, le=MAX_ID, description="The data set whose runs to compare.")
+
+
+class ComparedRun(BaseModel):
+    """One run in a comparison: its settings and its metrics on the test and training rows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    model_name: str
+    model_id: int | None
+    algorithm: Algorithm
+    features: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, float | None]
+    train_metrics: dict[str, float | None]
+    finished_at: datetime | None
+
+
+class RunGroup(BaseModel):
+    """The runs that learned the same thing (one target and task, or clusters)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    task: TaskKind
+    target: str | None
+    metric: str = Field(description="The metric that ranks these runs (higher is better).")
+    best_id: int | None = Field(description="The run with the best `metric` on the test rows.")
+    params: list[str] = Field(description="Every parameter name the runs have.")
+    metrics: list[str] = Field(description="Every metric name the runs have.")
+    runs: list[ComparedRun]
+
+
+class RunComparison(BaseModel):
+    """Every successful run on one data set, side by side, grouped by what they learned."""
+
+    dataset_id: int
+    groups: list[RunGroup]
+
+
+class DiffQuery(ApiModel):
+    a: int = Field(ge=1, le=MAX_ID, description="Run A.")
+    b: int = Field(ge=1, le=MAX_ID, description="Run B.")
+
+
+class SettingDiff(BaseModel):
+    name: str
+    a: Any
+    b: Any
+    changed: bool
+
+
+class MetricDiff(BaseModel):
+    name: str
+    a: float | None
+    b: float | None
+    delta: float | None = Field(description="b − a")
+    better: Literal["a", "b"] | None = Field(description="Which run is better by this metric.")
+
+
+class RunDiff(BaseModel):
+    """Two runs' settings (changed ones marked) and metrics (with which is better)."""
+
+    a: int
+    b: int
+    params: list[SettingDiff]
+    metrics: list[MetricDiff]

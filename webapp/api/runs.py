@@ -1,5 +1,5 @@
 """Training runs over the API: start (202), list, read (status, progress, metrics), cancel,
-retry, and the run's plots as PNG."""
+retry, compare the runs on a data set and diff two, and the run's plots as PNG."""
 
 from __future__ import annotations
 
@@ -8,12 +8,24 @@ from flask import Response, url_for
 from webapp import jobs
 from webapp.api import bp
 from webapp.api.deps import current_api_user
-from webapp.api.ml_schemas import PlotLink, RunCreate, RunPage, RunPublic, RunQuery
+from webapp.api.ml_schemas import (
+    CompareQuery,
+    DiffQuery,
+    PlotLink,
+    RunComparison,
+    RunCreate,
+    RunDiff,
+    RunGroup,
+    RunPage,
+    RunPublic,
+    RunQuery,
+)
 from webapp.api.routing import api_operation as _api_operation
 from webapp.api.routing import parse_json_body
 from webapp.db import get_session
-from webapp.errors import ValidationFailed
-from webapp.models import Run
+from webapp.errors import ValidationFailed, field_error
+from webapp.models import Dataset, Run
+from webapp.services import model_versions
 from webapp.services import plots as plot_service
 from webapp.services import runs as run_service
 from webapp.web import owned
@@ -91,6 +103,33 @@ def list_runs(query: RunQuery):
     )
     return RunPage(items=[public(r) for r in runs], total=total, limit=query.limit,
                    offset=query.offset)  # fmt: skip
+
+
+@api_operation(
+    "/runs/compare", "GET", summary="Compare runs on a data set", query=CompareQuery,
+    response=RunComparison,
+)  # fmt: skip
+def compare_runs(query: CompareQuery):
+    """Every successful run of the caller on one data set, with all parameters and metrics
+    side by side, grouped by what the runs learned; `best_id` is the best run of a group by
+    its `metric` on the test rows. Another user's data set answers 404."""
+    dataset = owned(Dataset, query.dataset_id)
+    groups = run_service.compare_on_dataset(
+        session=get_session(), user=current_api_user(), dataset=dataset
+    )
+    return RunComparison(dataset_id=dataset.id,
+                         groups=[RunGroup.model_validate(g) for g in groups])  # fmt: skip
+
+
+@api_operation("/runs/diff", "GET", summary="Diff two runs", query=DiffQuery, response=RunDiff)
+def diff_runs(query: DiffQuery):
+    """Settings (each marked `changed` or not) and metrics (`delta` = b − a, `better`) of
+    two of the caller's runs."""
+    if query.a == query.b:
+        raise ValidationFailed("Choose two different runs to compare.",
+                               details=[field_error("b", "Choose a different run.")])  # fmt: skip
+    a, b = owned(Run, query.a), owned(Run, query.b)
+    return RunDiff(a=a.id, b=b.id, **model_versions.diff(a, b))
 
 
 @api_operation("/runs/<int:run_id>", "GET", summary="Get a run", response=RunPublic)
