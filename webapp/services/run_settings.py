@@ -237,7 +237,7 @@ class RunSettings(BaseModel):
     @classmethod
     def _model_name(cls, value):
         name = value.strip() or None if isinstance(value, str) else value
-        if name is not None and len(name) > NAME_MAX:
+        if isinstance(name, str) and len(name) > NAME_MAX:
             raise _error(f"The model name is longer than {NAME_MAX} characters.")
         return name
 
