@@ -249,7 +249,8 @@ def test_forest_form_explains_the_default_features_per_split(app, client, logged
     dataset_id = add_sample(app, "sample_classification.csv")
     url = f"/runs/new?dataset_id={dataset_id}&algorithm=random_forest"
     html = client.get(url).get_data(as_text=True)
-    assert re.search(r'<option value="" selected>By task: √ for classes, all for numbers', html)
+    assert re.search(r'<option value="" selected>By task \(√ or all\)</option>', html)
+    assert "√ of them for classes and all of them for a number" in html
 
 
 def test_favicon_is_a_real_icon_and_the_api_docs_lead_back(client):

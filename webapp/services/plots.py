@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -354,10 +355,10 @@ def _residuals(results, run, style) -> Figure:
 
 
 def _tree(results, run, style) -> Figure:
-    """The top levels of the tree (the page shows the whole tree as folding HTML): boxes
-    with the answer and row count, each branch labelled with its condition."""
+    """The top two levels of the tree (the page shows the whole tree as folding HTML): one
+    box per node with the condition that leads to it, the answer and the row count."""
     root = normalize_tree(results["tree"])
-    levels = 2 if style.narrow else 3
+    levels = 2
     positions, edges, leaves = {}, [], [0]
 
     def place(node, depth, key):
@@ -367,8 +368,7 @@ def _tree(results, run, style) -> Figure:
             leaves[0] += 1
         else:
             xs = [place(child, depth + 1, f"{key}.{i}") for i, child in enumerate(children)]
-            edges.extend((key, f"{key}.{i}", child["condition"])
-                         for i, child in enumerate(children))  # fmt: skip
+            edges.extend((key, f"{key}.{i}") for i in range(len(children)))
             x = sum(xs) / len(xs)
         positions[key] = (x, depth, node, bool(node.get("children")) and not children)
         return x
@@ -376,28 +376,26 @@ def _tree(results, run, style) -> Figure:
     place(root, 0, "0")
     width = max(leaves[0], 1)
     depth = max(d for _, d, _, _ in positions.values()) + 1
-    fig = Figure(figsize=(style.width, max(2.6, 1.9 * depth)), layout="constrained")
+    fig = Figure(figsize=(style.width, max(2.6, 2.0 * depth)), layout="constrained")
     ax = fig.add_subplot()
     ax.set_axis_off()
-    ax.set_xlim(-0.6, width - 0.4)
-    ax.set_ylim(depth - 0.5, -0.5)
-    size = FONT_PT if width <= (3 if style.narrow else 6) else FONT_PT - 1
-    limit = max(10, int(style.width * 14 / width))
-    for parent, child, condition in edges:
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(depth - 0.45, -0.55)
+    # Characters that fit a box's share of the width, with a margin between boxes.
+    chars = max(8, int(style.width * 72 / width / (FONT_PT * 0.75)))
+    for parent, child in edges:
         (x0, y0, *_), (x1, y1, *_) = positions[parent], positions[child]
-        ax.annotate("", xy=(x1, y1 - 0.22), xytext=(x0, y0 + 0.22),
-                    arrowprops={"arrowstyle": "-", "color": style.theme.muted})  # fmt: skip
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, _short(condition, limit), fontsize=size,
-                ha="center", va="center", color=style.theme.text)  # fmt: skip
+        ax.plot([x0, x1], [y0 + 0.3, y1 - 0.38], color=style.theme.muted, linewidth=1)
     for x, y, node, folded in positions.values():
         answer = node.get("class", None)
-        answer = _short(answer, limit) if answer is not None else f"{node['prediction']:.4g}"
-        text = f"{answer}\n{node['samples']:,} rows" + ("\n…" if folded else "")
+        answer = _short(answer, chars) if answer is not None else f"{node['prediction']:.4g}"
+        lines = textwrap.wrap(node.get("condition") or "All rows", chars)[:3]
+        lines += [f"→ {answer}", f"{node['samples']:,} rows" + (" …" if folded else "")]
         leaf = not node.get("children")
-        ax.text(x, y, text, ha="center", va="center", fontsize=size, color=style.theme.text,
-                bbox={"boxstyle": "round,pad=0.35", "ec": style.theme.muted,
+        ax.text(x, y, "\n".join(lines), ha="center", va="center", color=style.theme.text,
+                bbox={"boxstyle": "round,pad=0.4", "ec": style.theme.muted,
                       "fc": style.theme.leaf if leaf else style.theme.node})  # fmt: skip
-    ax.set_title(f"Decision tree: the top {depth - 1} levels")
+    ax.set_title("Decision tree: the first two levels")
     return fig
 
 
