@@ -72,7 +72,6 @@ def register(bp) -> None:
     bp.add_app_template_filter(duration, "duration")
     bp.add_app_template_filter(normalize_tree, "explained_tree")
     bp.add_app_template_filter(metric, "metric")
-    bp.add_app_template_filter(column, "number_column")
     bp.add_app_template_filter(significant, "significant")
     bp.add_app_template_global(metric_info.describe, "describe_metric")
     bp.add_app_template_global(metric_info.ordered, "ordered_metrics")
