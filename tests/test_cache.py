@@ -43,10 +43,13 @@ def redis():
 
 @pytest.fixture
 def shared_app(database_url, tmp_path):
+    """A second app (another process, as far as the cache can tell) with Redis."""
     from tests.conftest import make_test_app
 
     cache._down_until.clear()
-    return make_test_app(database_url, tmp_path / "instance", REDIS_URL=REDIS_URL)
+    app = make_test_app(database_url, tmp_path / "instance", REDIS_URL=REDIS_URL)
+    yield app
+    app.extensions["db_engine"].dispose()
 
 
 def test_local_tier_is_a_bounded_lru_and_drops_by_object():
@@ -100,6 +103,7 @@ def test_redis_down_means_local_only_with_a_warning(database_url, tmp_path, capl
     assert "Redis did not answer" in caplog.text
     assert len([r for r in caplog.records if r.name == "webapp.cache"]) == 1  # then it waits
     cache._down_until.clear()
+    app.extensions["db_engine"].dispose()
 
 
 def _parsed(paths):
