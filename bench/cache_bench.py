@@ -135,7 +135,7 @@ def main(argv=None) -> None:
         # Loaded models are cached in each process only: a shared copy would still have to
         # be read from bytes, the step that costs (measured as "redis" below with the cache
         # emptied each time, i.e. what a second process pays).
-        measure("forest model (50 trees): loaded", model, model, model,
+        measure("forest model, 50 trees (local cache only)", model, model, model,
                 model_versions._loaded.clear)  # fmt: skip
 
     for key in redis.scan_iter(f"{PREFIX}:*"):
