@@ -53,8 +53,8 @@ def test_kmeans_run_succeeds_with_metrics_plots_and_model(app, client, user_head
     run = wait(client, user_headers, queued["id"], app=app)
     assert run["status"] == "succeeded", run["error"]
     assert run["progress"] == 1
-    assert set(run["metrics"]) == {"inertia", "silhouette"}
-    assert set(run["train_metrics"]) == {"inertia", "silhouette"}
+    assert set(run["metrics"]) == {"mean_sq_distance", "silhouette"}
+    assert set(run["train_metrics"]) == {"mean_sq_distance", "silhouette"}
     assert run["model_id"] is not None
     names = [p["name"] for p in run["plots"]]
     assert names == ["clusters", "elbow", "silhouette", "cluster_sizes"]
@@ -329,3 +329,63 @@ def test_deleted_data_set_fails_retry_clearly(app, client, user_headers, cluster
     assert kept["status"] == "succeeded" and kept["dataset_id"] is None
     response = client.post(f"/api/v1/runs/{run['id']}/retry", headers=user_headers)
     assert "deleted" in error_of(response, 422)["message"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "target", "task", "expected"),
+    [("sample_classification.csv", "plan", "classification", "sqrt"),
+     ("sample_regression.csv", "price_k", "regression", "all")],
+)  # fmt: skip
+def test_forest_features_per_split_default_by_task(app, client, user_headers, filename, target,
+                                                   task, expected):  # fmt: skip
+    """scikit-learn's defaults: sqrt(features) per split for classes, all for a number."""
+    dataset = upload(client, user_headers, filename)
+    run = train(client, user_headers, app=app, dataset_id=dataset["id"],
+                algorithm="random_forest", target=target, params={"n_estimators": 10})  # fmt: skip
+    assert run["status"] == "succeeded", run["error"]
+    assert (run["task"], run["params"]["max_features"]) == (task, expected)
+    model = client.get(f"/api/v1/models/{run['model_id']}", headers=user_headers).get_json()
+    assert model["params"]["max_features"] == expected
+    with app.app_context():
+        from webapp.services import model_versions
+
+        version = get_session().get(ModelVersion, run["model_id"])
+        fitted = model_versions.load(session=get_session(), version=version).model
+        assert fitted.max_features == (None if expected == "all" else expected)
+    chosen = train(client, user_headers, app=app, dataset_id=dataset["id"],
+                   algorithm="random_forest", target=target,
+                   params={"n_estimators": 10, "max_features": "log2"})  # fmt: skip
+    assert chosen["params"]["max_features"] == "log2"
+
+
+def test_compare_the_runs_on_a_data_set_and_diff_two(app, client, user_headers, other_headers,
+                                                     classification):  # fmt: skip
+    runs = [train(client, user_headers, app=app, dataset_id=classification["id"],
+                  algorithm="decision_tree", target="plan", params={"max_depth": depth})
+            for depth in (1, 5)]  # fmt: skip
+    clusters = train(client, user_headers, app=app, dataset_id=classification["id"],
+                     algorithm="kmeans", features=["age", "monthly_spend"])  # fmt: skip
+    url = f"/api/v1/runs/compare?dataset_id={classification['id']}"
+    response = client.get(url, headers=user_headers)
+    assert response.status_code == 200, response.get_json()
+    groups = {(g["task"], g["target"]): g for g in response.get_json()["groups"]}
+    trees = groups[("classification", "plan")]
+    assert [r["id"] for r in trees["runs"]] == [r["id"] for r in runs]
+    assert trees["metric"] == "accuracy" and "max_depth" in trees["params"]
+    best = max(runs, key=lambda r: r["metrics"]["accuracy"])
+    assert trees["best_id"] == best["id"]
+    assert [r["id"] for r in groups[("clustering", None)]["runs"]] == [clusters["id"]]
+    assert error_of(client.get(url, headers=other_headers), 404)
+
+    diff = client.get(f"/api/v1/runs/diff?a={runs[0]['id']}&b={runs[1]['id']}",
+                      headers=user_headers).get_json()  # fmt: skip
+    changed = {p["name"] for p in diff["params"] if p["changed"]}
+    assert changed == {"max_depth"}
+    accuracy = next(m for m in diff["metrics"] if m["name"] == "accuracy")
+    assert accuracy["delta"] == pytest.approx(accuracy["b"] - accuracy["a"])
+    same = client.get(f"/api/v1/runs/diff?a={runs[0]['id']}&b={runs[0]['id']}",
+                      headers=user_headers)  # fmt: skip
+    assert error_of(same, 422)["details"][0]["field"] == "b"
+    other = client.get(f"/api/v1/runs/diff?a={runs[0]['id']}&b={runs[1]['id']}",
+                       headers=other_headers)  # fmt: skip
+    assert error_of(other, 404)

@@ -17,8 +17,8 @@ from webapp.db import get_session, utcnow
 from webapp.errors import ValidationFailed
 from webapp.models import ModelVersion, Run, User
 from webapp.services import datasets as dataset_service
+from webapp.services import run_settings, training
 from webapp.services import runs as run_service
-from webapp.services import training
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def queued_run(session, user, dataset, **settings) -> Run:
     return run_service.create_run(
         session=session,
         user=user,
-        settings=run_service.RunSettings(**settings),
+        settings=run_settings.parse_settings(settings),
         submit=lambda run: None,
     )
 
@@ -81,7 +81,49 @@ def test_unexpected_error_fails_the_run_instead_of_leaving_it_running(ctx, monke
     monkeypatch.setattr(training, "train", boom)
     assert training.execute_run(session=session, run_id=run.id, worker="t") == "failed"
     session.expire_all()
-    assert "RuntimeError: disk on fire" in session.get(Run, run.id).error
+    error = session.get(Run, run.id).error
+    assert "disk on fire" not in error and "RuntimeError" not in error  # internals stay in logs
+    assert error == training.UNEXPECTED.format(run_id=run.id)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionError("Error 111 connecting to 10.0.0.5:6379. Connection refused."),
+        ValueError("operands could not be broadcast together with shapes (3,) (4,)"),
+    ],
+)
+def test_internal_error_text_stays_in_the_log(ctx, monkeypatch, caplog, exc):
+    """A Redis outage or a library's ValueError must not show hosts or internals to users."""
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+
+    def boom(**kwargs):
+        raise exc
+
+    monkeypatch.setattr(training, "train", boom)
+    assert training.execute_run(session=session, run_id=run.id, worker="t") == "failed"
+    session.expire_all()
+    error = session.get(Run, run.id).error
+    assert str(exc) not in error and "10.0.0.5" not in error
+    assert "problem on the server" in error
+    assert str(exc) in caplog.text  # the operator still sees it
+
+
+def test_errors_about_the_data_are_shown_as_written(ctx, monkeypatch):
+    from mlcore.preprocessing import prepare_target
+
+    session, user, dataset = ctx
+    run = queued_run(session, user, dataset)
+    import pandas as pd
+
+    def one_class(**kwargs):
+        prepare_target(pd.Series(["same"] * 5), "classification")
+
+    monkeypatch.setattr(training, "train", one_class)
+    training.execute_run(session=session, run_id=run.id, worker="t")
+    session.expire_all()
+    assert "single class" in session.get(Run, run.id).error
 
 
 def test_job_that_cannot_start_is_failed_not_left_queued(app, ctx, monkeypatch):
@@ -157,13 +199,13 @@ def test_validation_is_a_422_before_anything_is_stored(ctx):
         ("decision_tree", {}, {"criterion": "gini", "max_depth": 5, "min_samples_leaf": 1}),
         ("decision_tree", {"max_depth": None}, {"criterion": "gini", "max_depth": None,
                                                 "min_samples_leaf": 1}),
-        ("random_forest", {"n_estimators": "20"}, {"n_estimators": 20, "max_features": "sqrt",
+        ("random_forest", {"n_estimators": "20"}, {"n_estimators": 20, "max_features": None,
                                                    "max_depth": None, "min_samples_leaf": 1}),
         ("kmeans", {"k": 4}, {"k": 4, "suggest_k": False}),
     ],
 )  # fmt: skip
-def test_clean_params_fills_defaults(algorithm, params, expected):
-    assert run_service.clean_params(algorithm, params, n_rows=100) == expected
+def test_params_get_defaults(algorithm, params, expected):
+    assert run_settings.PARAMS[algorithm].model_validate(params).model_dump() == expected
 
 
 def test_clean_makes_plain_json():

@@ -165,7 +165,7 @@ def test_models_page_compare_and_delete(app, client, logged_in):
     assert "Segments" in page and "v1" in page and "v2" in page
     ids = sorted(int(i) for i in set(re.findall(r'href="/models/(\d+)"', page)))
     compare = client.get(f"/models/compare?a={ids[0]}&b={ids[1]}").get_data(as_text=True)
-    assert "B − A" in compare and "inertia" in compare
+    assert "B − A" in compare and "Mean squared distance" in compare
     assert client.get(f"/models/{ids[0]}/download").mimetype == "application/zip"
     response = client.post(f"/models/{ids[0]}/delete")
     assert response.status_code == 302
@@ -196,3 +196,119 @@ def test_another_users_run_and_model_are_404(app, client, auth):
         assert getattr(client, method)(url).status_code == 404, url
     form = client.get(f"/runs/new?dataset_id={dataset_id}").get_data(as_text=True)
     assert "no data sets yet" in form and "sample_data" not in form
+
+
+@pytest.mark.parametrize(
+    ("form", "field_words", "api_body"),
+    [
+        ({"algorithm": "random_forest", "target": "plan", "n_estimators": "0"},
+         "n_estimators must be between 1 and 500.",
+         {"algorithm": "random_forest", "target": "plan", "params": {"n_estimators": 0}}),
+        ({"algorithm": "kmeans", "test_percent": "90"},
+         "The test split must be between 5% and 50%.",
+         {"algorithm": "kmeans", "test_size": 0.9}),
+        ({"algorithm": "decision_tree", "target": "plan", "max_depth": "deep"},
+         "max_depth must be a whole number.",
+         {"algorithm": "decision_tree", "target": "plan", "params": {"max_depth": "deep"}}),
+        ({"algorithm": "decision_tree", "target": "plan", "min_samples_leaf": "5000"},
+         "min_samples_leaf must be between 1 and",
+         {"algorithm": "decision_tree", "target": "plan", "params": {"min_samples_leaf": 5000}}),
+    ],
+)  # fmt: skip
+def test_form_and_api_refuse_the_same_settings_with_the_same_words(
+    app, client, api, logged_in, form, field_words, api_body
+):
+    """One validator: the browser form builds the API's own body model."""
+    from webapp.api.ml_schemas import RunCreate
+    from webapp.services.run_settings import RunSettings
+
+    assert issubclass(RunCreate, RunSettings)
+    dataset_id = add_sample(app, "sample_classification.csv")
+    data = {"dataset_id": dataset_id, "features": ["age", "region"], **form}
+    page = client.post("/runs/new", data=data)
+    assert page.status_code == 422
+    assert field_words in page.get_data(as_text=True).replace("&#39;", "'")
+    headers = {"Authorization": f"Bearer {api.login().get_json()['access_token']}"}
+    response = client.post("/api/v1/runs", headers=headers,
+                           json={"dataset_id": dataset_id, **api_body})  # fmt: skip
+    assert response.status_code == 422
+    assert field_words in response.get_json()["error"]["message"]
+
+
+def test_the_target_ticked_as_a_feature_is_left_out(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    run_id = start_run(app, client, dataset_id, "decision_tree", target="plan",
+                       features=["age", "plan", "region"])  # fmt: skip
+    with app.app_context():
+        from webapp.models import Run
+
+        assert get_session().get(Run, run_id).features == ["age", "region"]
+
+
+def test_forest_form_explains_the_default_features_per_split(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    url = f"/runs/new?dataset_id={dataset_id}&algorithm=random_forest"
+    html = client.get(url).get_data(as_text=True)
+    assert re.search(r'<option value="" selected>By task \(√ or all\)</option>', html)
+    assert "√ of them for classes and all of them for a number" in html
+
+
+def test_favicon_is_a_real_icon_and_the_api_docs_lead_back(client):
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    docs = client.get("/api/docs").get_data(as_text=True)
+    assert re.search(r'<a class="brand" href="/">.*Back to Playground</a>', docs)
+    assert 'rel="icon"' in docs
+
+
+def test_deleting_a_model_version_asks_first(app, client, logged_in):
+    dataset_id = add_sample(app)
+    start_run(app, client, dataset_id, k="3", features=["age", "spending_score"])
+    page = client.get("/models").get_data(as_text=True)
+    model_id = re.search(r'href="/models/(\d+)/delete"', page).group(1)
+    assert f'action="/models/{model_id}/delete"' not in page  # no one-click delete
+    confirm = client.get(f"/models/{model_id}/delete").get_data(as_text=True)
+    assert "cannot be undone" in confirm and f'action="/models/{model_id}/delete"' in confirm
+    assert client.get(f"/models/{model_id}").status_code == 200  # asking deleted nothing
+    assert client.post(f"/models/{model_id}/delete").status_code == 302
+    assert client.get(f"/models/{model_id}").status_code == 404
+
+
+def test_compare_runs_on_a_data_set_marks_the_best_and_diffs_two(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    ids = [start_run(app, client, dataset_id, "decision_tree", target="plan",
+                     features=["age", "monthly_spend", "region"], max_depth=depth)
+           for depth in ("1", "4")]  # fmt: skip
+    kmeans = start_run(app, client, dataset_id, features=["age", "monthly_spend"])
+    page = client.get(f"/datasets/{dataset_id}/runs").get_data(as_text=True)
+    assert page.count('data-testid="run-group"') == 2  # predicting plan, and clusters
+    assert "Predicting plan" in page and "Accuracy" in page and f">{kmeans}</a>" in page
+    with app.app_context():
+        from webapp.models import Run
+
+        scores = {i: get_session().get(Run, i).metrics["accuracy"] for i in ids}
+    best = max(scores, key=scores.get)
+    assert re.search(rf'<tr class="best">\s*<th scope="row" data-value="{best}">', page)
+    chart = client.get(f"/datasets/{dataset_id}/runs?metric=f1_macro").get_data(as_text=True)
+    assert re.search(r'<option value="f1_macro" selected>F1 score', chart)
+    diff = client.get(f"/runs/diff?a={ids[0]}&b={ids[1]}").get_data(as_text=True)
+    assert re.search(r'<tr class="changed"><th scope="row">max depth', diff)
+    assert "B − A" in diff
+    assert client.get(f"/runs/diff?a={ids[0]}&b={ids[0]}").status_code == 302
+
+
+def test_run_page_speaks_in_words(app, client, logged_in):
+    dataset_id = add_sample(app, "sample_classification.csv")
+    run_id = start_run(app, client, dataset_id, "decision_tree", target="plan",
+                       features=["age", "monthly_spend", "region", "device"])  # fmt: skip
+    page = client.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert "F1 score (average of classes)" in page and "f1_macro" not in page.split(
+        'data-testid="metrics"'
+    )[1].split("</table>")[0].replace('data-metric="f1_macro"', "")
+    assert 'data-testid="baseline"' in page and "the most common class" in page
+    assert 'data-testid="tree"' in page and "<details" in page
+    assert re.search(r"(region|device) is (not )?\w+", page)  # rules in words
+    importances = re.search(r'data-testid="importances">(.*?)</section>', page, re.S).group(1)
+    text = re.sub(r"<[^>]+>", " ", importances)
+    assert "region is" in text and "=" not in text and ".missing" not in text
+    assert "<picture>" in page and "theme=dark" in page and "size=narrow" in page

@@ -24,7 +24,7 @@ from webapp.db import get_session
 from webapp.downloads import attachment
 from webapp.errors import ValidationFailed
 from webapp.models import ModelVersion
-from webapp.services import models as model_service
+from webapp.services import model_versions as model_service
 from webapp.services import predictions as prediction_service
 from webapp.web import owned
 

@@ -1,7 +1,8 @@
 """Pydantic schemas of training runs, models and predictions.
 
-The services check ranges and columns again (the browser forms go straight to them); these
-models check types and shapes, and describe the API.
+The body of a new run is the service's own input model
+(:class:`~webapp.services.run_settings.RunSettings`), documented here for the API; the
+service checks only what needs the data set. The other models describe what the API returns.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.api.schemas import ApiModel, Page, PageQuery
 from webapp.db import MAX_ID
-from webapp.services import runs as run_service
+from webapp.models.ml import ALGORITHMS, RUN_STATUSES, SUPERVISED_TASKS, TASK_KINDS
+from webapp.services.run_settings import NAME_MAX, RunSettings
 
-Algorithm = Literal["kmeans", "decision_tree", "random_forest"]
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Task = Literal["classification", "regression", "clustering"]
+# Built from the model's constants, so a new value is added in one place.
+Algorithm = Literal[ALGORITHMS]
+RunStatus = Literal[RUN_STATUSES]
+TaskKind = Literal[TASK_KINDS]
+SupervisedTask = Literal[SUPERVISED_TASKS]
 
 
-class RunCreate(ApiModel):
+class RunCreate(RunSettings):
     """Start a training run. Only `dataset_id` and `algorithm` are required (plus `target`
     for trees and forests); features default to every usable column.
 
@@ -28,8 +32,9 @@ class RunCreate(ApiModel):
     - `kmeans`: `k` [3] (1–50), `suggest_k` [false]: pick k by the best silhouette.
     - `decision_tree`: `criterion` ["gini"] or "entropy", `max_depth` [5] (1–50, null: no
       limit), `min_samples_leaf` [1].
-    - `random_forest`: `n_estimators` [100] (1–500), `max_features` ["sqrt"], "log2" or
-      "all", `max_depth` [null], `min_samples_leaf` [1].
+    - `random_forest`: `n_estimators` [100] (1–500), `max_features` (features tried per
+      split: "sqrt", "log2" or "all"; [null]: "sqrt" for classification and "all" for
+      regression, as in scikit-learn), `max_depth` [null], `min_samples_leaf` [1].
     """
 
     model_config = ConfigDict(
@@ -47,29 +52,6 @@ class RunCreate(ApiModel):
                 },
             ]
         },
-    )
-
-    dataset_id: int = Field(ge=1, le=MAX_ID)
-    algorithm: Algorithm
-    target: str | None = Field(default=None, max_length=255)
-    features: list[str] | None = Field(
-        default=None, max_length=1000, description="Columns to learn from (default: all usable)."
-    )
-    params: dict[str, Any] = Field(default_factory=dict)
-    test_size: float = Field(
-        default=0.2,
-        ge=run_service.TEST_SIZE_RANGE[0],
-        le=run_service.TEST_SIZE_RANGE[1],
-        description="Fraction of rows held out to measure the model.",
-    )
-    random_state: int = Field(default=42, ge=0, le=MAX_ID)
-    task: Literal["classification", "regression"] | None = Field(
-        default=None, description="Trees and forests: override the guess from the target's type."
-    )
-    model_name: str | None = Field(
-        default=None,
-        max_length=run_service.NAME_MAX,
-        description="Name the model version is registered under (default: data set + algorithm).",
     )
 
 
@@ -90,7 +72,7 @@ class RunPublic(BaseModel):
     dataset_name: str
     model_name: str
     algorithm: Algorithm
-    task: Task
+    task: TaskKind
     target: str | None
     features: list[str]
     params: dict[str, Any]
@@ -128,7 +110,7 @@ class ModelPublic(BaseModel):
     version: int
     run_id: int | None
     algorithm: Algorithm
-    task: Task
+    task: TaskKind
     target: str | None
     features: list[str]
     params: dict[str, Any]
@@ -144,7 +126,7 @@ class ModelPage(Page[ModelPublic]):
 
 
 class ModelQuery(PageQuery):
-    name: str | None = Field(default=None, max_length=run_service.NAME_MAX)
+    name: str | None = Field(default=None, max_length=NAME_MAX)
 
 
 class PredictRequest(ApiModel):
@@ -178,3 +160,76 @@ class PredictResponse(BaseModel):
     classes: list[Any] | None = None
     errors: list[dict[str, str] | None]
     warnings: list[dict[str, str] | None]
+
+
+# -- comparing runs ------------------------------------------------------------------------
+
+
+class CompareQuery(ApiModel):
+    dataset_id: int = Field(ge=1, le=MAX_ID, description="The data set whose runs to compare.")
+
+
+class ComparedRun(BaseModel):
+    """One run in a comparison: its settings and its metrics on the test and training rows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    model_name: str
+    model_id: int | None
+    algorithm: Algorithm
+    features: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, float | None]
+    train_metrics: dict[str, float | None]
+    finished_at: datetime | None
+
+
+class RunGroup(BaseModel):
+    """The runs that learned the same thing (one target and task, or clusters)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    task: TaskKind
+    target: str | None
+    metric: str = Field(description="The metric that ranks these runs (higher is better).")
+    best_id: int | None = Field(description="The run with the best `metric` on the test rows.")
+    params: list[str] = Field(description="Every parameter name the runs have.")
+    metrics: list[str] = Field(description="Every metric name the runs have.")
+    runs: list[ComparedRun]
+
+
+class RunComparison(BaseModel):
+    """Every successful run on one data set, side by side, grouped by what they learned."""
+
+    dataset_id: int
+    groups: list[RunGroup]
+
+
+class DiffQuery(ApiModel):
+    a: int = Field(ge=1, le=MAX_ID, description="Run A.")
+    b: int = Field(ge=1, le=MAX_ID, description="Run B.")
+
+
+class SettingDiff(BaseModel):
+    name: str
+    a: Any
+    b: Any
+    changed: bool
+
+
+class MetricDiff(BaseModel):
+    name: str
+    a: float | None
+    b: float | None
+    delta: float | None = Field(description="b − a")
+    better: Literal["a", "b"] | None = Field(description="Which run is better by this metric.")
+
+
+class RunDiff(BaseModel):
+    """Two runs' settings (changed ones marked) and metrics (with which is better)."""
+
+    a: int
+    b: int
+    params: list[SettingDiff]
+    metrics: list[MetricDiff]

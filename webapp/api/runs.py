@@ -1,5 +1,5 @@
 """Training runs over the API: start (202), list, read (status, progress, metrics), cancel,
-retry, and the run's plots as PNG."""
+retry, compare the runs on a data set and diff two, and the run's plots as PNG."""
 
 from __future__ import annotations
 
@@ -8,10 +8,24 @@ from flask import Response, url_for
 from webapp import jobs
 from webapp.api import bp
 from webapp.api.deps import current_api_user
-from webapp.api.ml_schemas import PlotLink, RunCreate, RunPage, RunPublic, RunQuery
+from webapp.api.ml_schemas import (
+    CompareQuery,
+    DiffQuery,
+    PlotLink,
+    RunComparison,
+    RunCreate,
+    RunDiff,
+    RunGroup,
+    RunPage,
+    RunPublic,
+    RunQuery,
+)
 from webapp.api.routing import api_operation as _api_operation
+from webapp.api.routing import parse_json_body
 from webapp.db import get_session
-from webapp.models import Run
+from webapp.errors import ValidationFailed, field_error
+from webapp.models import Dataset, Run
+from webapp.services import model_versions
 from webapp.services import plots as plot_service
 from webapp.services import runs as run_service
 from webapp.web import owned
@@ -32,13 +46,24 @@ def public(run: Run) -> RunPublic:
     data = RunPublic.model_validate(run)
     data.plots = [
         PlotLink(
-            name=name,
-            title=plot_service.PLOT_TITLES[name],
-            url=url_for("api.run_plot", run_id=run.id, name=name),
+            name=plot.name,
+            title=plot.title,
+            url=url_for("api.run_plot", run_id=run.id, name=plot.name),
         )
-        for name in plot_service.available(run)
+        for plot in plot_service.available(run)
     ]
     return data
+
+
+def _settings_body(model):
+    """The JSON body as ``model``; our validators write sentences ("k must be between 1 and
+    50."), so the 422's message is the first of them, as for the service's own checks."""
+    try:
+        return parse_json_body(model)
+    except ValidationFailed as exc:
+        if not exc.details:
+            raise
+        raise ValidationFailed(exc.details[0]["message"], details=exc.details) from None
 
 
 @api_operation(
@@ -46,6 +71,7 @@ def public(run: Run) -> RunPublic:
     "POST",
     summary="Start a training run",
     body=RunCreate,
+    body_parser=_settings_body,
     response=RunPublic,
     status=202,
     errors=(503,),
@@ -56,12 +82,11 @@ def create_run(body: RunCreate):
 
     A bad setting (unknown column, a target with one class, k above the row count, another
     user's data set...) answers 422 and stores nothing."""
-    backend = jobs.get_backend()
     run = run_service.create_run(
         session=get_session(),
         user=current_api_user(),
-        settings=run_service.RunSettings(**body.model_dump()),
-        submit=backend.submit,
+        settings=body,
+        submit=jobs.get_backend().submit,
     )
     return public(run)
 
@@ -78,6 +103,33 @@ def list_runs(query: RunQuery):
     )
     return RunPage(items=[public(r) for r in runs], total=total, limit=query.limit,
                    offset=query.offset)  # fmt: skip
+
+
+@api_operation(
+    "/runs/compare", "GET", summary="Compare runs on a data set", query=CompareQuery,
+    response=RunComparison,
+)  # fmt: skip
+def compare_runs(query: CompareQuery):
+    """Every successful run of the caller on one data set, with all parameters and metrics
+    side by side, grouped by what the runs learned; `best_id` is the best run of a group by
+    its `metric` on the test rows. Another user's data set answers 404."""
+    dataset = owned(Dataset, query.dataset_id)
+    groups = run_service.compare_on_dataset(
+        session=get_session(), user=current_api_user(), dataset=dataset
+    )
+    return RunComparison(dataset_id=dataset.id,
+                         groups=[RunGroup.model_validate(g) for g in groups])  # fmt: skip
+
+
+@api_operation("/runs/diff", "GET", summary="Diff two runs", query=DiffQuery, response=RunDiff)
+def diff_runs(query: DiffQuery):
+    """Settings (each marked `changed` or not) and metrics (`delta` = b − a, `better`) of
+    two of the caller's runs."""
+    if query.a == query.b:
+        raise ValidationFailed("Choose two different runs to compare.",
+                               details=[field_error("b", "Choose a different run.")])  # fmt: skip
+    a, b = owned(Run, query.a), owned(Run, query.b)
+    return RunDiff(a=a.id, b=b.id, **model_versions.diff(a, b))
 
 
 @api_operation("/runs/<int:run_id>", "GET", summary="Get a run", response=RunPublic)

@@ -56,3 +56,11 @@ def health():
         "database": database,
     }
     return jsonify(body), 200 if healthy else 503
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and tools ask for /favicon.ico whatever the page says: a real icon."""
+    response = current_app.send_static_file("favicon.ico")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -2,13 +2,20 @@
 
 from flask import Blueprint
 
+from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
+
 bp = Blueprint("ml", __name__)
 
-from webapp.ml import model_routes, run_routes  # noqa: E402,F401
+# How each run status looks (a badge style per status); tests check every status has one.
+STATUS_BADGES = {
+    QUEUED: "info",
+    RUNNING: "info",
+    SUCCEEDED: "success",
+    FAILED: "danger",
+    CANCELLED: "warning",
+}
+bp.add_app_template_global(STATUS_BADGES, "run_status_badges")
 
+from webapp.ml import formatting, model_routes, run_routes  # noqa: E402,F401
 
-@bp.app_template_global("now_utc")
-def _now_utc():
-    from webapp.db import utcnow
-
-    return utcnow()
+formatting.register(bp)

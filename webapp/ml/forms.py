@@ -1,56 +1,69 @@
-"""Reading the run form. The form is built from the data set's columns, so it is plain
-HTML read here rather than a fixed WTForms class; the services validate every value and
-their messages come back as field errors."""
+"""Reading the run form into :class:`~webapp.services.run_settings.RunSettings`, the model the
+API validates its bodies with, so the browser and the API accept and refuse the same things
+with the same messages. The form is built from the data set's columns, so it is plain HTML
+read here rather than a fixed WTForms class."""
 
 from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-from webapp.services.runs import DEFAULT_PARAMS, RunSettings
+from webapp.errors import ValidationFailed, field_error
+from webapp.services.run_settings import PARAMS, RunSettings, parse_settings
 
-PERCENT_FIELDS = {"test_size"}
+
+def _text(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
-def _int_or_none(value: str | None):
-    value = (value or "").strip()
-    if not value:
+def _params(form: MultiDict, algorithm: str) -> dict:
+    model = PARAMS.get(algorithm)
+    params = {}
+    for name in model.model_fields if model else ():
+        if name == "suggest_k":
+            params[name] = form.get(name) == "on"
+        else:
+            # Empty means the default; for max_depth (nullable) it means "no limit".
+            params[name] = _text(form.get(name))
+    return params
+
+
+def _percent(value: str | None):
+    text = _text(value)
+    if text is None:
         return None
     try:
-        return int(value)
+        return float(text) / 100
     except ValueError:
-        return value  # the service answers "must be a whole number"
+        return text  # the validator answers with the allowed range
 
 
 def settings_from_form(form: MultiDict, *, dataset_id: int, algorithm: str) -> RunSettings:
-    params = {}
-    for name in DEFAULT_PARAMS.get(algorithm, {}):
-        if name == "suggest_k":
-            params[name] = form.get("suggest_k") == "on"
-        elif name in ("criterion", "max_features"):
-            params[name] = form.get(name) or None
-        elif name == "max_depth":
-            params[name] = _int_or_none(form.get(name))  # empty: no limit
-        else:
-            params[name] = _int_or_none(form.get(name))
-    if algorithm == "kmeans" and params.get("suggest_k"):
-        params["k"] = params.get("k") or DEFAULT_PARAMS["kmeans"]["k"]
+    """The run the form asks for, or a 422 naming every field that is wrong.
+
+    The feature boxes start ticked; the target chosen above them is left out, not an error.
+    Unticking every box is an error here (for the API, no list means "every usable column").
+    """
+    target = _text(form.get("target"))
+    features = [f for f in form.getlist("features") if f != target]
+    data = {
+        "dataset_id": dataset_id,
+        "algorithm": algorithm,
+        "target": target,
+        "features": features,
+        "params": _params(form, algorithm),
+        "test_size": _percent(form.get("test_percent")),
+        "random_state": _text(form.get("random_state")),
+        "task": _text(form.get("task")),
+        "model_name": _text(form.get("model_name")),
+    }
+    data = {key: value for key, value in data.items() if value is not None}
+    problems = []
+    if not features:
+        problems.append(field_error("features", "Choose at least one feature."))
     try:
-        test_size = float(form.get("test_percent") or 20) / 100
-    except ValueError:
-        test_size = -1.0
-    try:
-        seed = int(form.get("random_state") or 42)
-    except ValueError:
-        seed = -1
-    task = form.get("task") or None
-    return RunSettings(
-        dataset_id=dataset_id,
-        algorithm=algorithm,
-        target=form.get("target") or None,
-        features=form.getlist("features") or [],
-        params=params,
-        test_size=test_size,
-        random_state=seed,
-        task=task if task in ("classification", "regression") else None,
-        model_name=form.get("model_name") or None,
-    )
+        settings = parse_settings(data)
+    except ValidationFailed as exc:
+        problems.extend(exc.details)
+    if problems:
+        raise ValidationFailed(problems[0]["message"], details=problems)
+    return settings

@@ -11,7 +11,7 @@ from webapp.downloads import attachment
 from webapp.errors import AppError, ValidationFailed
 from webapp.ml import bp
 from webapp.models import ModelVersion
-from webapp.services import models as model_service
+from webapp.services import model_versions as model_service
 from webapp.services import predictions as prediction_service
 from webapp.services.runs import ALGORITHM_LABELS
 from webapp.web import owned
@@ -103,6 +103,13 @@ def predict_csv(model_id: int):
 def download_model(model_id: int):
     version = owned(ModelVersion, model_id, load=(ModelVersion.file,))
     return attachment(version.file, model_service.file_name(version), "application/zip")
+
+
+@bp.get("/models/<int:model_id>/delete")
+def confirm_delete_model(model_id: int):
+    """Deleting cannot be undone: ask first (as data sets and boards do)."""
+    return render_template("ml/delete_model.html", model=owned(ModelVersion, model_id),
+                           labels=ALGORITHM_LABELS)  # fmt: skip
 
 
 @bp.post("/models/<int:model_id>/delete")

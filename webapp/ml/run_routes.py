@@ -11,18 +11,21 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import jobs
-from webapp.db import get_session
+from webapp.db import get_session, utcnow
 from webapp.downloads import attachment
 from webapp.errors import NotFound, ValidationFailed
 from webapp.ml import bp
 from webapp.ml.forms import settings_from_form
 from webapp.models import Dataset, ModelVersion, Run
+from webapp.models.ml import QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
+from webapp.services import model_versions as model_service
 from webapp.services import plots as plot_service
 from webapp.services import predictions as prediction_service
 from webapp.services import runs as run_service
-from webapp.services.runs import ALGORITHM_LABELS, DEFAULT_PARAMS
-from webapp.web import is_htmx, owned
+from webapp.services.run_settings import default_params
+from webapp.services.runs import ALGORITHM_LABELS
+from webapp.web import field_messages, is_htmx, owned
 
 HELP = {
     "kmeans": "Groups similar rows into k clusters. No target: it finds structure by itself. "
@@ -66,7 +69,7 @@ def _form_context(dataset_id, algorithm, values=None, errors=None):
         "labels": ALGORITHM_LABELS,
         "help": HELP,
         "columns": columns,
-        "defaults": DEFAULT_PARAMS[algorithm],
+        "defaults": default_params(algorithm),
         "values": values,
         "errors": errors or {},
         "default_name": run_service.default_model_name(dataset, algorithm) if dataset else "",
@@ -87,15 +90,8 @@ def new_run():
 def create_run():
     dataset_id = request.form.get("dataset_id", type=int) or 0
     algorithm = request.form.get("algorithm", "")
-    settings = settings_from_form(request.form, dataset_id=dataset_id, algorithm=algorithm)
-    # The checkboxes start all ticked; the target chosen above is left out, not an error.
-    settings.features = [f for f in settings.features or [] if f != settings.target]
     try:
-        if not settings.features:
-            raise ValidationFailed(
-                "Choose at least one feature.",
-                details=[{"field": "features", "message": "Choose at least one feature."}],
-            )
+        settings = settings_from_form(request.form, dataset_id=dataset_id, algorithm=algorithm)
         run = run_service.create_run(
             session=get_session(),
             user=current_user,
@@ -103,20 +99,34 @@ def create_run():
             submit=jobs.get_backend().submit,
         )
     except ValidationFailed as exc:
-        errors = {d["field"]: d["message"] for d in exc.details} or {"form": exc.message}
-        errors.setdefault("form", exc.message)
+        errors = field_messages(exc)
         context = _form_context(dataset_id, algorithm, values=request.form, errors=errors)
         return render_template("ml/new_run.html", **context), 422
     return redirect(url_for("ml.run_detail", run_id=run.id))
 
 
+def _timing(run) -> dict:
+    """Seconds waited, trained and (from the pace so far) still to go."""
+    now = utcnow()
+    timing = {"waited": None, "elapsed": None, "left": None}
+    if run.started_at is None:
+        timing["waited"] = ((run.finished_at or now) - run.created_at).total_seconds()
+        return timing
+    elapsed = ((run.finished_at or now) - run.started_at).total_seconds()
+    timing["elapsed"] = elapsed
+    # Early progress is loading and preparing, a poor guide to the pace: wait for 15%.
+    if run.status == RUNNING and run.progress >= 0.15:
+        timing["left"] = elapsed * (1 - run.progress) / run.progress
+    return timing
+
+
 def _live_context(run):
-    context = {"run": run, "labels": ALGORITHM_LABELS, "plots": [], "model": None}
-    if run.status == "succeeded":
+    context = {"run": run, "labels": ALGORITHM_LABELS, "plots": [], "model": None,
+               "timing": _timing(run)}  # fmt: skip
+    if run.status == SUCCEEDED:
         context["plots"] = plot_service.available(run)
-        context["titles"] = plot_service.PLOT_TITLES
         context["model"] = run.model_version
-    if run.status == "queued":
+    if run.status == QUEUED:
         # Users' most common trouble with job queues: nothing runs them. Say so.
         context["no_worker"] = jobs.get_backend().worker_count() == 0
     return context
@@ -159,11 +169,18 @@ def retry_run(run_id: int):
     return redirect(url_for("ml.run_detail", run_id=new.id))
 
 
-@bp.get("/runs/<int:run_id>/plots/<name>.png")
-def run_plot(run_id: int, name: str):
+@bp.get("/runs/<int:run_id>/plots/<name>.<any(svg, png):fmt>")
+def run_plot(run_id: int, name: str, fmt: str):
+    """A plot; ``?theme=dark`` and ``?size=narrow`` pick the variant (see plots.py)."""
     run = owned(Run, run_id, load=(Run.results,))
-    response = Response(plot_service.render(run, name), mimetype="image/png")
+    theme, size = request.args.get("theme", "light"), request.args.get("size", "wide")
+    body = plot_service.render(run, name, fmt, theme, size)
+    response = Response(body, mimetype=plot_service.FORMATS[fmt])
     response.headers["Cache-Control"] = "private, max-age=3600"
+    # An SVG opened on its own is a document: it may carry styles, never scripts.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
     return response
 
 
@@ -180,3 +197,27 @@ def run_clusters_csv(run_id: int):
     frame = dataset_service.load_dataframe(session=session, dataset=run.dataset)
     text = prediction_service.dataset_with_clusters(session=session, version=version, frame=frame)
     return attachment(text, f"{run.dataset.name}-clusters.csv", "text/csv")
+
+
+@bp.get("/datasets/<int:dataset_id>/runs")
+def compare_runs(dataset_id: int):
+    """Every successful run on one data set side by side, a chart of one metric across
+    them, the best marked; pick two to diff."""
+    dataset = owned(Dataset, dataset_id)
+    groups = run_service.compare_on_dataset(
+        session=get_session(), user=current_user, dataset=dataset
+    )
+    return render_template("ml/compare_runs.html", dataset=dataset, groups=groups,
+                           chosen=request.args.get("metric"), labels=ALGORITHM_LABELS)  # fmt: skip
+
+
+@bp.get("/runs/diff")
+def diff_runs():
+    a_id, b_id = request.args.get("a", type=int), request.args.get("b", type=int)
+    if not a_id or not b_id or a_id == b_id:
+        flash("Choose two different runs to compare.", "error")
+        return redirect(request.referrer or url_for("ml.runs_index"))
+    a, b = owned(Run, a_id), owned(Run, b_id)
+    comparison = model_service.diff(a, b)
+    return render_template("ml/run_diff.html", a=a, b=b, comparison=comparison,
+                           labels=ALGORITHM_LABELS)  # fmt: skip

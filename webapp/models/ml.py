@@ -28,9 +28,20 @@ from webapp.db import Base, UTCDateTime, utcnow
 from webapp.models.dataset import Dataset
 from webapp.models.user import User
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
+# The one list of each set of values: the API's types and the pages are built from these.
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+RUN_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 ALGORITHMS = ("kmeans", "decision_tree", "random_forest")
+# What a run learns: the first two from a target column (trees may override the guess).
+SUPERVISED_TASKS = ("classification", "regression")
+TASK_KINDS = (*SUPERVISED_TASKS, "clustering")
 
 
 class Run(Base):
@@ -45,7 +56,7 @@ class Run(Base):
     dataset_name: Mapped[str] = mapped_column(String(120))
     model_name: Mapped[str] = mapped_column(String(120))
     algorithm: Mapped[str] = mapped_column(String(32))
-    # "classification", "regression" or "clustering"; for trees the user may override the guess.
+    # One of TASK_KINDS; for trees the user may override the guess.
     task: Mapped[str] = mapped_column(String(16))
     target: Mapped[str | None] = mapped_column(String(255))
     features: Mapped[list] = mapped_column(JSON)
@@ -83,6 +94,14 @@ class Run(Base):
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
 
     @property
     def model_id(self) -> int | None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -18,6 +16,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from webapp.cache import Cache, frame_from_bytes, frame_to_bytes
 from webapp.errors import NotFound, ValidationFailed, field_error
 from webapp.models import Dataset, DatasetFile, User
 from webapp.services import csv_parsing, profiling
@@ -202,9 +201,12 @@ def delete_dataset(*, session: Session, dataset: Dataset) -> None:
 
 # -- the table, for training -----------------------------------------------------------------
 
+# Parsed tables: a few per process, and in Redis for the other processes (a worker trains on
+# what the web server parsed at upload). Keys name the bytes and the options of the parse.
 _CACHE_SIZE = 4
-_cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = Cache(
+    "frames", maxsize=_CACHE_SIZE, shared=True, dumps=frame_to_bytes, loads=frame_from_bytes
+)
 
 
 def _cache_key(dataset: Dataset) -> tuple:
@@ -212,22 +214,15 @@ def _cache_key(dataset: Dataset) -> tuple:
 
 
 def _cache_put(dataset: Dataset, frame: pd.DataFrame) -> None:
-    with _cache_lock:
-        _cache[_cache_key(dataset)] = frame
-        _cache.move_to_end(_cache_key(dataset))
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _cache.put(_cache_key(dataset), frame)
 
 
 def _cache_drop(dataset_id: int) -> None:
-    with _cache_lock:
-        for key in [k for k in _cache if k[0] == dataset_id]:
-            del _cache[key]
+    _cache.drop(dataset_id)
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def load_dataframe(*, session: Session, dataset: Dataset) -> pd.DataFrame:
@@ -236,19 +231,16 @@ def load_dataframe(*, session: Session, dataset: Dataset) -> pd.DataFrame:
     Columns are named as in the profile; numbers are float64/int64 (thousands separators and
     decimal commas already read), missing values are NaN, everything else (categories, dates,
     booleans) is text that :class:`mlcore.preprocessing.TabularPreprocessor` interprets the
-    same way the profile did. Parsed frames are cached per process (a few, most recently used)
-    by data set id, content hash and parse options, so a re-parse or another file is never
-    served stale. The caller may modify the returned frame: with pandas' copy-on-write that
-    never changes the cached one.
+    same way the profile did. Parsed frames are cached (:mod:`webapp.cache`) by data set id,
+    content hash and parse options, so a re-parse or another file is never served stale. The
+    caller may modify the returned frame: with pandas' copy-on-write that never changes the
+    cached one.
 
     ``session`` loads the stored bytes on a cache miss; ``dataset`` must belong to the caller
     (look it up with :func:`webapp.services.ownership.get_owned`).
     """
     key = _cache_key(dataset)
-    with _cache_lock:
-        frame = _cache.get(key)
-        if frame is not None:
-            _cache.move_to_end(key)
+    frame = _cache.get(key)
     if frame is None:
         content = session.scalar(
             select(DatasetFile.content).where(DatasetFile.dataset_id == dataset.id)

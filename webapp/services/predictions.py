@@ -26,7 +26,7 @@ from mlcore.preprocessing import parse_values
 from webapp.errors import ValidationFailed, field_error
 from webapp.models import ModelVersion
 from webapp.services import csv_parsing
-from webapp.services import models as model_service
+from webapp.services import model_versions as model_service
 
 MAX_ROWS = 10_000  # per JSON request
 MAX_CSV_ROWS = 1_000_000  # per CSV batch (the upload size limit applies too)

@@ -28,17 +28,18 @@ from mlcore.cluster import KMeans, suggest_k
 from mlcore.ensemble import RandomForestClassifier, RandomForestRegressor
 from mlcore.model_selection import train_test_split
 from mlcore.preprocessing import TabularPreprocessor, prepare_target
-from mlcore.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text, tree_to_dict
+from mlcore.tree import DecisionTreeClassifier, DecisionTreeRegressor, tree_to_dict
 from webapp.db import utcnow
 from webapp.models import Dataset, ModelVersion, Run
+from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
+from webapp.services import explain
 from webapp.services.runs import finish_run
 
 log = logging.getLogger(__name__)
 
 MAX_PLOT_POINTS = 2000
 MAX_K_CURVE = 10
-TREE_PLOT_DEPTH = 3
 MAX_RULES_CHARS = 200_000
 MAX_IMPORTANCES = 20
 
@@ -72,7 +73,7 @@ class Progress:
         values = {"progress": round(min(max(fraction, 0.0), 1.0), 4)}
         if stage:
             values["stage"] = stage[:120]
-        where = (Run.id == self.run_id, Run.status == "running")
+        where = (Run.id == self.run_id, Run.status == RUNNING)
         self.session.execute(update(Run).where(*where).values(**values))
         self.session.commit()
         cancel = self.session.scalar(select(Run.cancel_requested).where(Run.id == self.run_id))
@@ -100,9 +101,9 @@ def claim_run(*, session: Session, run_id: int, worker: str) -> bool:
     now = utcnow()
     result = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.status == "queued")
+        .where(Run.id == run_id, Run.status == QUEUED)
         .values(
-            status="running",
+            status=RUNNING,
             worker=worker,
             started_at=now,
             heartbeat_at=now,
@@ -124,21 +125,48 @@ def execute_run(*, session: Session, run_id: int, worker: str) -> str | None:
         outcome = train(session=session, run=run, progress=progress)
         progress(0.95, "Saving the model", force=True)
         _register(session=session, run=run, outcome=outcome)
-        return "succeeded"
+        return SUCCEEDED
     except RunCancelled:
         session.rollback()
-        finish_run(session, run_id, "cancelled", only_from=("running",))
-        return "cancelled"
-    except ValueError as exc:  # mlcore and our checks explain bad data in their messages
+        finish_run(session, run_id, CANCELLED, only_from=(RUNNING,))
+        return CANCELLED
+    except ValueError as exc:
         session.rollback()
-        finish_run(session, run_id, "failed", error=str(exc) or type(exc).__name__)
-        return "failed"
-    except Exception as exc:
+        if not _speaks_to_users(exc):
+            log.exception("Run %s failed", run_id)
+        finish_run(session, run_id, FAILED, error=_user_message(exc, run_id))
+        return FAILED
+    except Exception:
         log.exception("Run %s failed", run_id)
         session.rollback()
-        message = f"Training failed unexpectedly ({type(exc).__name__}: {exc})."
-        finish_run(session, run_id, "failed", error=message)
-        return "failed"
+        finish_run(session, run_id, FAILED, error=UNEXPECTED.format(run_id=run_id))
+        return FAILED
+
+
+# What users read when training failed for a reason that is not about their data. The
+# exception's own text stays in the server log: it may name hosts, paths or connection
+# strings ("Error 111 connecting to 10.0.0.5:6379").
+UNEXPECTED = (
+    "Training failed unexpectedly: this is a problem on the server, not in your data. Retry "
+    "the run; if it fails again, tell the administrator (the log names run {run_id})."
+)
+# Modules whose ValueErrors explain a problem with the user's data or settings, in words
+# written for them (mlcore's checks and ours); anything else may be an internal detail.
+_READABLE_MODULES = ("mlcore", "webapp.services")
+
+
+def _speaks_to_users(exc: BaseException) -> bool:
+    if isinstance(exc, TrainingError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return module.startswith(_READABLE_MODULES) and bool(str(exc))
+
+
+def _user_message(exc: BaseException, run_id: int) -> str:
+    return str(exc) if _speaks_to_users(exc) else UNEXPECTED.format(run_id=run_id)
 
 
 def _register(*, session: Session, run: Run, outcome: Outcome) -> None:
@@ -176,7 +204,7 @@ def _register(*, session: Session, run: Run, outcome: Outcome) -> None:
             file=blob,
         )
         session.add(version)
-        run.status, run.progress, run.stage = "succeeded", 1.0, "Done"
+        run.status, run.progress, run.stage = SUCCEEDED, 1.0, "Done"
         run.metrics, run.train_metrics = outcome.metrics, outcome.train_metrics
         run.results, run.finished_at, run.error = outcome.results, utcnow(), None
         try:
@@ -228,7 +256,8 @@ def _train_kmeans(frame: pd.DataFrame, run: Run, progress: Progress) -> Outcome:
         selection = suggest_k(X_train, k_range=range(2, k_max + 1), random_state=run.random_state)
         curves = {
             "ks": selection.ks,
-            "inertias": selection.inertias,
+            # Per row, like the run's metric: comparable across data sets and splits.
+            "mean_sq_distances": [v / len(X_train) for v in selection.inertias],
             "silhouettes": selection.silhouettes,
             "elbow_k": selection.elbow_k,
             "suggested_k": selection.suggested_k,
@@ -242,12 +271,13 @@ def _train_kmeans(frame: pd.DataFrame, run: Run, progress: Progress) -> Outcome:
     progress(0.8, "Measuring the clusters", force=True)
     labels = model.predict(X)
     test_labels = labels[test_rows]
+    # Inertia is a sum over rows; per row, test and training figures can be compared.
     metrics = {
-        "inertia": -model.score(X_test),
+        "mean_sq_distance": -model.score(X_test) / len(X_test),
         "silhouette": _silhouette(X_test, test_labels, run.random_state),
     }
     train_metrics = {
-        "inertia": float(model.inertia_),
+        "mean_sq_distance": float(model.inertia_) / len(X_train),
         "silhouette": _silhouette(X_train, labels[train_rows], run.random_state),
     }
     if curves is not None:
@@ -395,7 +425,7 @@ def _train_supervised(frame: pd.DataFrame, run: Run, progress: Progress) -> Outc
         progress(0.15, f"Growing {total} trees", force=True)
 
         def on_tree(done, total):
-            progress(0.15 + 0.75 * done / total, f"Growing trees ({done}/{total})")
+            progress(0.15 + 0.75 * done / total, f"Built {done} of {total} trees")
 
         model.fit(X_train, y_train, progress=on_tree)
     else:
@@ -411,15 +441,25 @@ def _train_supervised(frame: pd.DataFrame, run: Run, progress: Progress) -> Outc
         "n_test": len(test_rows),
         "features_used": [c["name"] for c in pre.schema_],
         "dropped": pre.dropped_,
-        "feature_importances": _importances(names, model.feature_importances_),
+    }
+    importances = explain.group_importances(names, model.feature_importances_, pre.schema_)
+    results["importances"] = importances
+    results["feature_importances"] = {
+        "names": [g["column"] for g in importances if g["value"] > 0][:MAX_IMPORTANCES],
+        "values": [g["value"] for g in importances if g["value"] > 0][:MAX_IMPORTANCES],
     }
     classes = None
     if classification:
         classes = [_plain(c) for c in model.classes_]
+        # What always answering the most common training class would score.
+        majority = model.classes_[np.argmax(np.unique(y_train, return_counts=True)[1])]
+        results["baseline"] = {"accuracy": float(np.mean(y_test == majority))}
         matrix = mlmetrics.confusion_matrix(y_test, predicted_test, labels=model.classes_)
         results["confusion_matrix"] = {"labels": [str(c) for c in classes],
                                        "matrix": np.asarray(matrix).tolist()}  # fmt: skip
     else:
+        # What always answering the training mean would score.
+        results["baseline"] = _regression_metrics(y_test, np.full(len(y_test), y_train.mean()))
         pick = _sample(len(y_test), run.random_state)
         results["predicted_vs_actual"] = {
             "actual": y_test[pick].tolist(),
@@ -428,14 +468,10 @@ def _train_supervised(frame: pd.DataFrame, run: Run, progress: Progress) -> Outc
         }
     if run.algorithm == "decision_tree":
         class_names = [str(c) for c in classes] if classes else None
-        results["tree"] = tree_to_dict(
-            model, feature_names=names, class_names=class_names, max_depth=TREE_PLOT_DEPTH
-        )
+        tree = tree_to_dict(model, feature_names=names, class_names=class_names)
+        results["tree"] = explain.explain_tree(tree, pre.schema_, names)
         results["tree_depth"], results["tree_leaves"] = model.get_depth(), model.get_n_leaves()
-        rules = export_text(model, feature_names=names, class_names=class_names)
-        if len(rules) > MAX_RULES_CHARS:
-            rules = rules[:MAX_RULES_CHARS] + "\n… (cut: the tree is very large)"
-        results["rules"] = rules
+        results["rules"] = explain.rules_text(tree, pre.schema_, names, MAX_RULES_CHARS)
     else:
         metrics["oob_score"] = float(model.oob_score_)
         results["trees_curve"] = _trees_curve(model, X_test, y_test, classification)
@@ -459,11 +495,6 @@ def _regression_metrics(y_true, y_pred) -> dict:
         "mae": float(mlmetrics.mean_absolute_error(y_true, y_pred)),
         "rmse": float(mlmetrics.root_mean_squared_error(y_true, y_pred)),
     }
-
-
-def _importances(names, values) -> dict:
-    order = np.argsort(values)[::-1][:MAX_IMPORTANCES]
-    return {"names": [names[i] for i in order], "values": [float(values[i]) for i in order]}
 
 
 def _trees_curve(forest, X_test, y_test, classification: bool) -> dict:

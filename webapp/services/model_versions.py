@@ -1,18 +1,16 @@
-"""Model versions: look up, list, group by name, compare, delete, load for predictions."""
+"""Model versions (the trained models runs register): look up, list, group by name, compare,
+delete, load for predictions. (The ORM classes are in :mod:`webapp.models`.)"""
 
 from __future__ import annotations
-
-import threading
-from collections import OrderedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mlcore import persistence
+from webapp.cache import Cache
 from webapp.errors import NotFound, ValidationFailed
 from webapp.models import ModelVersion, User
-
-LOWER_IS_BETTER = {"mae", "rmse", "inertia"}
+from webapp.services import metric_info
 
 
 def list_versions(
@@ -41,30 +39,30 @@ def compare(a: ModelVersion, b: ModelVersion) -> dict:
     """Parameters side by side and metric deltas (``b - a``), with which one is better."""
     if a.id == b.id:
         raise ValidationFailed("Choose two different versions to compare.")
-    params = []
+    return diff(a, b)
+
+
+def diff(a, b) -> dict:
+    """Settings and metrics of two trained things (model versions or runs) side by side:
+    ``params`` with ``changed`` marked, ``metrics`` with ``delta`` (b − a) and ``better``."""
+    params = [
+        {"name": key, "a": left, "b": right, "changed": left != right}
+        for key, left, right in (
+            ("target", a.target, b.target),
+            ("features", ", ".join(a.features), ", ".join(b.features)),
+            ("algorithm", a.algorithm, b.algorithm),
+        )
+    ]
     for key in sorted(set(a.params) | set(b.params)):
         left, right = a.params.get(key), b.params.get(key)
         params.append({"name": key, "a": left, "b": right, "changed": left != right})
-    for key, left, right in (
-        ("algorithm", a.algorithm, b.algorithm),
-        ("features", ", ".join(a.features), ", ".join(b.features)),
-        ("target", a.target, b.target),
-    ):
-        params.insert(0, {"name": key, "a": left, "b": right, "changed": left != right})
     metrics = []
-    for key in [k for k in a.metrics if k in b.metrics] + [
-        k for k in b.metrics if k not in a.metrics
-    ]:
+    for key in metric_info.ordered(list(dict.fromkeys([*a.metrics, *b.metrics]))):
         left, right = a.metrics.get(key), b.metrics.get(key)
-        delta = (
-            right - left
-            if isinstance(left, int | float) and isinstance(right, int | float)
-            else None
-        )
-        better = None
-        if delta:
-            better = "b" if (delta < 0) == (key in LOWER_IS_BETTER) else "a"
-        metrics.append({"name": key, "a": left, "b": right, "delta": delta, "better": better})
+        numbers = isinstance(left, int | float) and isinstance(right, int | float)
+        metrics.append({"name": key, "a": left, "b": right,
+                        "delta": right - left if numbers else None,
+                        "better": metric_info.better(key, left, right)})  # fmt: skip
     return {"params": params, "metrics": metrics}
 
 
@@ -72,9 +70,7 @@ def delete_version(*, session: Session, version: ModelVersion) -> None:
     version_id = version.id
     session.delete(version)
     session.commit()
-    with _lock:
-        for key in [k for k in _loaded if k[0] == version_id]:
-            del _loaded[key]
+    _loaded.drop(version_id)
 
 
 def file_name(version: ModelVersion) -> str:
@@ -84,26 +80,18 @@ def file_name(version: ModelVersion) -> str:
 
 # -- loaded models, cached per process -------------------------------------------------------
 
-_CACHE_SIZE = 8
-_loaded: OrderedDict[tuple, persistence.SavedModel] = OrderedDict()
-_lock = threading.Lock()
+_loaded = Cache("models", maxsize=8)
 
 
 def load(*, session: Session, version: ModelVersion) -> persistence.SavedModel:
     """The fitted model and preprocessor of ``version``. Files never change, but SQLite may
     reuse the id of a deleted newest row: the key includes the creation time too."""
     key = (version.id, version.created_at.isoformat())
-    with _lock:
-        saved = _loaded.get(key)
-        if saved is not None:
-            _loaded.move_to_end(key)
-            return saved
-    blob = session.scalar(select(ModelVersion.file).where(ModelVersion.id == version.id))
-    if blob is None:
-        raise NotFound("The file of this model is missing.")
-    saved = persistence.loads(blob)
-    with _lock:
-        _loaded[key] = saved
-        while len(_loaded) > _CACHE_SIZE:
-            _loaded.popitem(last=False)
+    saved = _loaded.get(key)
+    if saved is None:
+        blob = session.scalar(select(ModelVersion.file).where(ModelVersion.id == version.id))
+        if blob is None:
+            raise NotFound("The file of this model is missing.")
+        saved = persistence.loads(blob)
+        _loaded.put(key, saved)
     return saved
