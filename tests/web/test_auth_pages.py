@@ -323,7 +323,11 @@ def test_change_username_and_email(client, app, auth):
     auth.signup_and_login()
     response = client.post(
         "/auth/account/profile",
-        data={"profile-username": "alicia", "profile-email": "Alicia@Example.org"},
+        data={
+            "profile-username": "alicia",
+            "profile-email": "Alicia@Example.org",
+            "profile-current_password": DEFAULT_PASSWORD,
+        },
     )
     assert response.status_code == 302
     user = get_user(app, "alicia")
@@ -512,6 +516,8 @@ class TestWithCsrf:
             "/auth/login",
             data={"login": "alice", "password": DEFAULT_PASSWORD, "csrf_token": token},
         )
+        html = client.get("/").get_data(as_text=True)  # log-in made a new token
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
         response = client.post("/auth/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
         assert response.status_code == 302
         assert logged_in_as(client) is None

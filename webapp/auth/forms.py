@@ -75,6 +75,11 @@ class ProfileForm(FlaskForm):
     email = EmailField(
         "Email", [DataRequired(message=REQUIRED)], render_kw={"autocomplete": "email"}
     )
+    current_password = PasswordField(
+        "Current password",
+        description="Needed only to change the email.",
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class PasswordForm(FlaskForm):
