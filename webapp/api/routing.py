@@ -45,9 +45,10 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def validation_details(exc: ValidationError, location: str) -> list[dict]:
+def validation_details(exc: ValidationError | list[dict], location: str) -> list[dict]:
+    errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else exc
     details = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         path = ".".join(str(part) for part in err["loc"])
         details.append(
             {
@@ -97,10 +98,16 @@ def nul_fields(data, location: str = "body") -> list[dict]:
     return details
 
 
+# What strict validation says when a JSON value has the wrong JSON type for its field.
+JSON_TYPE_ERRORS = frozenset(
+    {"int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type", "model_type"}
+)
+
+
 def parse_json_body(model: type[BaseModel]) -> BaseModel:
     """Validate the request's JSON body in pydantic's strict JSON mode.
 
-    Strict: JSON has its own types, so ``false`` is not a position, ``"3"`` not a count and
+    Strict about JSON's own types: ``false`` is not a position, ``"3"`` not a count and
     ``1`` not a flag (lax mode would convert each); dates and enums still come as strings.
     The body is parsed once by the app's bounded JSON parser (depth, see webapp.hardening)
     for the checks below, then validated from the same bytes.
@@ -131,9 +138,15 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
+        wrong_types = [e for e in exc.errors(include_url=False) if e["type"] in JSON_TYPE_ERRORS]
+    if wrong_types:
         raise ValidationFailed(
-            "The body is not valid.", details=validation_details(exc, "body")
-        ) from None
+            "The body is not valid.",
+            details=validation_details(wrong_types, "body"),
+        )
+    # Strict mode also refuses what a field's own before-validator turns into its type
+    # (a "YYYY-MM-DD" string into a date); only a JSON type mismatch is ours to refuse.
+    return _validate(model, data, "body")
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
