@@ -65,14 +65,20 @@ class FuzzAccount:
         return create_user(self.app, "fuzzer", email="fuzzer@example.com")
 
     def token(self) -> str:
+        """A fresh access token: the last case may have changed the password (a new stamp)
+        or deleted the account (the examples carry its real password)."""
         with self.app.app_context():
-            if get_session().get(User, self.user_id) is None:
+            user = get_session().get(User, self.user_id)
+            if user is None:
                 self.user_id = self._create()
+                user = get_session().get(User, self.user_id)
+            stamp = user.security_stamp
         token, _, _ = create_token(
             user_id=self.user_id,
             token_type=ACCESS,
             secret=self.app.config["JWT_SECRET_KEY"],
             lifetime=timedelta(minutes=10),
+            stamp=stamp,
         )
         return token
 

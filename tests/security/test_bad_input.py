@@ -111,7 +111,7 @@ def test_a_nul_in_an_upload_is_a_422_not_a_500(client, user_headers, form, filen
 def test_a_nul_in_the_browser_upload_is_refused(client, auth):
     auth.signup_and_login()
     data = {"name": "x\0y", "file": (io.BytesIO(CSV), "ok.csv")}
-    response = client.post("/datasets", data=data, content_type="multipart/form-data")
+    response = client.post("/datasets/", data=data, content_type="multipart/form-data")
     assert response.status_code == 422
 
 
