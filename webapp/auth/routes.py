@@ -28,6 +28,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from webapp.auth import bp
 from webapp.auth.forms import (
+    ApiTokenForm,
     DeleteAccountForm,
     LoginForm,
     PasswordForm,
@@ -232,12 +233,17 @@ def logout():
 # --- the account page: three forms posting to their own endpoints ------------------------
 
 
-def _account_page(status: int = 200, **forms):
+def _account_page(status: int = 200, new_token: str | None = None, **forms):
     user = current_user
     forms.setdefault("profile_form", ProfileForm(prefix="profile", obj=user))
     forms.setdefault("password_form", PasswordForm(prefix="password"))
     forms.setdefault("delete_form", DeleteAccountForm(prefix="delete"))
-    return render_template("auth/account.html", **forms), status
+    forms.setdefault("token_form", ApiTokenForm(prefix="token"))
+    api_tokens = users.list_api_tokens(session=get_session(), user=user)
+    return (
+        render_template("auth/account.html", api_tokens=api_tokens, new_token=new_token, **forms),
+        status,
+    )
 
 
 @bp.get("/account")
@@ -313,3 +319,32 @@ def account_delete():
     logout_user()
     flash("Your account and all its data have been deleted.", "info")
     return redirect(url_for("main.index"))
+
+
+# --- personal API tokens ----------------------------------------------------------------
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_api_token():
+    """The page itself shows the new token, once: it is never stored, nor put in a cookie
+    (a flashed message would travel in the session cookie)."""
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _account_page(FORM_ERROR, token_form=form)
+    try:
+        _, token = users.create_api_token(
+            session=get_session(), user=current_user, name=form.name.data, scope=form.scope.data
+        )
+    except ValidationFailed as exc:
+        apply_service_errors(form, exc)
+        return _account_page(FORM_ERROR, token_form=form)
+    return _account_page(201, new_token=token)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    users.revoke_api_token(session=get_session(), user=current_user, token_id=token_id)
+    flash("The token has been revoked.", "info")
+    return redirect(url_for("auth.account"))
