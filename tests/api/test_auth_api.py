@@ -185,7 +185,7 @@ def test_login_json_by_username_or_email(client, app, login):
     assert_token_pair(response.get_json(), app)
 
 
-@pytest.mark.parametrize("url", [LOGIN, LOGIN + "/"])
+@pytest.mark.parametrize("url", [LOGIN, LOGIN + "/", "/api/v1/auth/token"])
 def test_login_with_oauth2_form_fields(client, app, url):
     create_user(app, "alice")
     form = {
@@ -366,3 +366,9 @@ def test_refresh_of_a_deleted_user_is_401(client, tokens):
     assert_error(
         client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]}), 401, "unauthorized"
     )
+
+
+def test_the_token_endpoint_takes_form_fields_only(client, app):
+    create_user(app, "alice")
+    response = client.post("/api/v1/auth/token", json={"username": "alice", "password": "x"})
+    assert_error(response, 415, "unsupported_media_type")

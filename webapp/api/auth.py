@@ -79,17 +79,21 @@ def parse_login_body(model: type[LoginRequest]) -> LoginRequest:
     return parse_json_body(model)
 
 
+def _issue_for(body: LoginRequest) -> TokenPair:
+    session = get_session()
+    user = users.authenticate(session=session, login=body.username, password=body.password)
+    if user is None:
+        g.login_failed = True  # counted by login_rate_limit
+        raise Unauthorized(BAD_CREDENTIALS)
+    return TokenPair(**users.issue_tokens(session=session, user=user, **_token_settings()))
+
+
 @api_operation(
     "/auth/login",
     "POST",
     summary="Log in: get an access and a refresh token",
     body=LoginRequest,
     body_parser=parse_login_body,
-    request_content={
-        "application/json": {"schema": {"$ref": REF.format("LoginRequest")}},
-        FORM: {"schema": {"$ref": REF.format("LoginForm")}},
-    },
-    extra_schemas=(LoginForm,),
     response=TokenPair,
     auth=False,
     errors=(401, 429),
@@ -98,13 +102,35 @@ def parse_login_body(model: type[LoginRequest]) -> LoginRequest:
 def login(body: LoginRequest):
     """`username` may be the username or the email. A wrong password and an unknown user get
     the same 401. Failed attempts are rate limited per client address and per account
-    (429 with `Retry-After`)."""
-    session = get_session()
-    user = users.authenticate(session=session, login=body.username, password=body.password)
-    if user is None:
-        g.login_failed = True  # counted by login_rate_limit
-        raise Unauthorized(BAD_CREDENTIALS)
-    return TokenPair(**users.issue_tokens(session=session, user=user, **_token_settings()))
+    (429 with `Retry-After`). OAuth2 password-grant clients send form fields to
+    `/auth/token` instead (form fields are accepted here too, for older clients)."""
+    return _issue_for(body)
+
+
+def parse_token_form(model: type[LoginForm]) -> LoginRequest:
+    if request.mimetype != FORM:
+        raise UnsupportedMediaType(f"Send the credentials as form fields ('{FORM}').")
+    return parse_login_body(LoginRequest)
+
+
+@api_operation(
+    "/auth/token",
+    "POST",
+    summary="Log in with OAuth2 password-grant form fields",
+    body=LoginForm,
+    body_parser=parse_token_form,
+    request_content={FORM: {"schema": {"$ref": REF.format("LoginForm")}}},
+    extra_schemas=(LoginForm,),
+    response=TokenPair,
+    auth=False,
+    errors=(401, 429),
+)
+@login_rate_limit
+def token(body: LoginRequest):
+    """The OAuth2 token endpoint for the password grant (RFC 6749, 4.3): `grant_type`,
+    `username` (or the email) and `password` as form fields. Same answers and limits as
+    `/auth/login`, which takes JSON: one schema per path, so generated clients work."""
+    return _issue_for(body)
 
 
 @api_operation(

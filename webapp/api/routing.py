@@ -139,14 +139,18 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         wrong_types = [e for e in exc.errors(include_url=False) if e["type"] in JSON_TYPE_ERRORS]
-    if wrong_types:
-        raise ValidationFailed(
-            "The body is not valid.",
-            details=validation_details(wrong_types, "body"),
-        )
     # Strict mode also refuses what a field's own before-validator turns into its type
-    # (a "YYYY-MM-DD" string into a date); only a JSON type mismatch is ours to refuse.
-    return _validate(model, data, "body")
+    # (a "YYYY-MM-DD" string into a date): lax validation decides, and only a JSON type
+    # mismatch is added to what it finds.
+    try:
+        parsed, errors = model.model_validate(data), []
+    except ValidationError as exc:
+        parsed, errors = None, exc.errors(include_url=False)
+    seen = {tuple(e["loc"]) for e in errors}
+    errors += [e for e in wrong_types if tuple(e["loc"]) not in seen]
+    if errors:
+        raise ValidationFailed("The body is not valid.", details=validation_details(errors, "body"))
+    return parsed
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
