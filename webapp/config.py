@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
+# A public placeholder for development; production refuses to start with it.
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105
 MIN_SECRET_LENGTH = 32
 ROOT = Path(__file__).resolve().parent.parent
 
