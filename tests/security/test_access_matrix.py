@@ -55,6 +55,7 @@ ACCESS = {
     # accounts over the API
     "api.register": PUBLIC,
     "api.login": PUBLIC,
+    "api.token": PUBLIC,
     "api.refresh": PUBLIC,
     "api.logout": PUBLIC,
     "api.read_me": PRIVATE,
@@ -288,6 +289,8 @@ def body_for(endpoint: str, ids: dict):
     }
     if endpoint in json_bodies:
         return {"json": json_bodies[endpoint]}
+    if endpoint == "api.token":
+        return {"data": {"grant_type": "password", "username": "nobody", "password": "wrong"}}
     if endpoint == "api.create_dataset":
         return {"data": {"file": (io.BytesIO(CSV), "u.csv")}, "content_type": "multipart/form-data"}
     forms = {
@@ -341,7 +344,7 @@ def denied_to_visitors(endpoint: str, response) -> bool:
 
 
 # Public routes that check the credentials they are sent: their 401 is the answer.
-CHECK_CREDENTIALS = {"api.login", "api.refresh", "api.logout"}
+CHECK_CREDENTIALS = {"api.login", "api.token", "api.refresh", "api.logout"}
 
 
 def served(response, endpoint: str = "") -> bool:

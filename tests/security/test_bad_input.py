@@ -22,7 +22,12 @@ def concrete(rule: str) -> str:
     return path
 
 
-JSON_BODY_OPERATIONS = [op for op in OPERATIONS if op.body is not None]
+JSON_BODY_OPERATIONS = [
+    op
+    for op in OPERATIONS
+    if op.body is not None
+    and (op.request_content is None or "application/json" in op.request_content)
+]
 LIST_OPERATIONS = [
     op
     for op in OPERATIONS
