@@ -291,3 +291,12 @@ def test_vendored_swagger_ui_is_complete():
     for name in ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE", "README.md"):
         assert (folder / name).is_file(), name
     assert re.search(r"5\.\d+\.\d+", (folder / "README.md").read_text())
+
+
+def test_every_operation_documents_422_and_writes_429(spec):
+    """Business rules (and the NUL check on any query string) answer 422 on any operation;
+    quotas and rate limits answer 429 on writes. Undocumented, schemathesis reports them."""
+    for path, method, operation in operations(spec):
+        assert "422" in operation["responses"], (path, method)
+        if method not in ("get", "head"):
+            assert "429" in operation["responses"], (path, method)

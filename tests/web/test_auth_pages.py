@@ -555,3 +555,28 @@ class TestLoginRateLimit:
             assert auth.login("alice").status_code == 302
             auth.logout()
         assert auth.login("alice", "wrong-password").status_code == 422
+
+
+def test_signup_shows_every_fields_error_at_once(client, app):
+    """Issue 10 #10: a bad email, a one-letter username and empty passwords used to show
+    only the password errors; the others came on the next try."""
+    response = client.post(
+        "/auth/signup",
+        data={"email": "not-an-email", "username": "x", "password": "", "confirm": ""},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for field in ("email", "username", "password", "confirm"):
+        assert f'id="{field}-error"' in html, field
+    assert "3 to 32" in html
+    assert user_count(app) == 0
+
+
+def test_signup_checks_a_short_password_with_the_other_fields(client):
+    response = client.post(
+        "/auth/signup",
+        data={"email": "a@example.com", "username": "x", "password": "short", "confirm": "other"},
+    )
+    html = response.get_data(as_text=True)
+    assert 'id="username-error"' in html and 'id="password-error"' in html
+    assert 'id="confirm-error"' in html
