@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_SECRET
 from tests.utils.auth import DEFAULT_PASSWORD
 from webapp import ROOT
 
@@ -46,8 +46,8 @@ def test_hsts_over_https(client):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_hsts_behind_a_trusted_tls_proxy(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path, TRUSTED_PROXIES=1)
+def test_hsts_behind_a_trusted_tls_proxy(make_app):
+    app = make_app(TRUSTED_PROXIES=1)
     response = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" in response.headers
 
@@ -63,10 +63,8 @@ def test_token_answers_are_never_cached(client, api):
     assert refresh.headers["Cache-Control"] == "no-store"
 
 
-def test_production_cookies_are_secure(database_url, tmp_path, api):
-    app = make_test_app(
-        database_url, tmp_path, APP_ENV="production", SECRET_KEY=TEST_SECRET + "-production"
-    )
+def test_production_cookies_are_secure(make_app):
+    app = make_app(APP_ENV="production", SECRET_KEY=TEST_SECRET + "-production")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     client = app.test_client()
     from tests.utils.auth import create_user

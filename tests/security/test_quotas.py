@@ -75,14 +75,10 @@ def test_fair_queue_serves_the_user_served_longest_ago_first():
 
 
 @pytest.mark.slow
-def test_one_users_queue_does_not_hold_up_another_users_run(database_url, tmp_path):
+def test_one_users_queue_does_not_hold_up_another_users_run(make_app):
     """The pool (one thread) is busy with alice's first run while alice queues three more
     and then bob queues one: bob's run is the next to start."""
-    from tests.conftest import make_test_app
-
-    app = make_test_app(
-        database_url, tmp_path, JOB_WORKERS=1, RUNS_PER_USER_AT_ONCE=1, MAX_ACTIVE_RUNS=10
-    )
+    app = make_app(JOB_WORKERS=1, RUNS_PER_USER_AT_ONCE=1, MAX_ACTIVE_RUNS=10)
     create_user(app, "alice")
     create_user(app, "bob")
     try:
@@ -102,10 +98,6 @@ def test_one_users_queue_does_not_hold_up_another_users_run(database_url, tmp_pa
         assert order[:2] == [alice[0], bob[0]], order
     finally:
         shutdown_jobs(app)
-        from tests.conftest import _empty_tables
-
-        with app.app_context():
-            _empty_tables(app)
 
 
 # -- quotas ----------------------------------------------------------------------------------

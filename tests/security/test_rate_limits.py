@@ -8,7 +8,6 @@ import logging
 
 import pytest
 
-from tests.conftest import make_test_app
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 from webapp.extensions import limiter, limiter_status
 
@@ -116,8 +115,8 @@ class TestBehindProxies:
         assert response.status_code == 429
 
 
-def test_without_trusted_proxies_forwarded_headers_are_ignored(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path, LOGIN_RATE_LIMIT="2 per minute")
+def test_without_trusted_proxies_forwarded_headers_are_ignored(make_app):
+    app = make_app(LOGIN_RATE_LIMIT="2 per minute")
     client = app.test_client()
     for i in range(2):
         login(client, "x", "wrong", "10.9.9.9", **{"X-Forwarded-For": f"192.0.2.{i}"})

@@ -84,8 +84,8 @@ class ProfileForm(FlaskForm):
         "Email", [DataRequired(message=REQUIRED)], render_kw={"autocomplete": "email"}
     )
     current_password = PasswordField(
-        "Current password",
-        description="Needed only to change the email.",
+        "Your password (only to change the email)",
+        description="The email is where your account's mail goes, so changing it needs it.",
         render_kw={"autocomplete": "current-password"},
     )
 
