@@ -339,7 +339,9 @@ def create_api_token():
     except ValidationFailed as exc:
         apply_service_errors(form, exc)
         return _account_page(FORM_ERROR, token_form=form)
-    return _account_page(201, new_token=token)
+    return _account_page(
+        201, new_token=token, token_form=ApiTokenForm(prefix="token", formdata=None)
+    )
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
