@@ -244,17 +244,23 @@ _DESCRIPTION = """\
 Tasks, data sets, training runs and models of a Playground account.
 
 **Authentication.** Create an account at `POST /api/v1/auth/register`, log in at
-`POST /api/v1/auth/login` (JSON or OAuth2 password form fields) and send the access token
-as `Authorization: Bearer <token>` (the **Authorize** button here does that). When it
-expires, trade the refresh token at `POST /api/v1/auth/refresh`; each refresh token works
-once. Failed log-ins are rate limited per client (429 with `Retry-After`).
+`POST /api/v1/auth/login` (JSON; OAuth2 password-grant form fields go to
+`POST /api/v1/auth/token`) and send the access token as `Authorization: Bearer <token>`
+(the **Authorize** button here does that). When it expires, trade the refresh token at
+`POST /api/v1/auth/refresh`; each refresh token works once, and presenting one again
+revokes every token of that log-in. Log-out and a password change end all access tokens.
+Scripts may use a personal API token instead (`POST /api/v1/tokens`): `read` tokens may
+only GET (anything else is a 403). Failed log-ins are rate limited per client address and
+per account, writes by quotas (429 with the limit in the message).
 
 **Conventions.**
 - Errors always have the shape `{"error": {"code", "message", "details"}}`; on 422 the
   `details` name each invalid field (`field`, `location`, `message`, `type`).
-- Request bodies are JSON objects (`Content-Type: application/json`, else 415; invalid JSON
-  is a 400). Unknown fields are ignored, never stored and never an error; read-only fields
-  such as `id` or `created_at` are therefore ignored in requests too.
+- Request bodies are JSON objects (`Content-Type: application/json`, else 415; invalid JSON,
+  or JSON nested deeper than 32 levels, is a 400). JSON types are strict: `false` or `"3"`
+  is not a number. Text may not contain the NUL character (422). Unknown fields are
+  ignored, never stored and never an error; read-only fields such as `id` or `created_at`
+  are therefore ignored in requests too.
 - In PATCH (and PUT) bodies, an omitted or `null` field stays as it is.
 - Lists take `limit` (default 50, at most 200) and `offset`, and answer
   `{"items", "total", "limit", "offset"}`.
