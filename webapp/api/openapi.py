@@ -251,16 +251,16 @@ Tasks, data sets, training runs and models of a Playground account.
 revokes every token of that log-in. Log-out and a password change end all access tokens.
 Scripts may use a personal API token instead (`POST /api/v1/tokens`): `read` tokens may
 only GET (anything else is a 403). Failed log-ins are rate limited per client address and
-per account, writes by quotas (429 with the limit in the message).
+per account, writes by quotas (429 with `Retry-After` and the limit in the message).
 
 **Conventions.**
 - Errors always have the shape `{"error": {"code", "message", "details"}}`; on 422 the
   `details` name each invalid field (`field`, `location`, `message`, `type`).
 - Request bodies are JSON objects (`Content-Type: application/json`, else 415; invalid JSON,
   or JSON nested deeper than 32 levels, is a 400). JSON types are strict: `false` or `"3"`
-  is not a number. Text may not contain the NUL character (422). Unknown fields are
-  ignored, never stored and never an error; read-only fields such as `id` or `created_at`
-  are therefore ignored in requests too.
+  is not a number. Text may not contain the NUL character (422).
+  Unknown fields are ignored, never stored and never an error; read-only fields such as
+  `id` or `created_at` are therefore ignored in requests too.
 - In PATCH (and PUT) bodies, an omitted or `null` field stays as it is.
 - Lists take `limit` (default 50, at most 200) and `offset`, and answer
   `{"items", "total", "limit", "offset"}`.
