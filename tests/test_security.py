@@ -17,9 +17,12 @@ from webapp.security import (
     decode_token,
     hash_password,
     password_problem,
+    stamp_digest,
+    stamp_matches,
     verify_password,
 )
 
+STAMP = "0123456789abcdef0123456789abcdef"
 SECRET = "unit-test-secret-" + "0123456789abcdef" * 4  # 64+ bytes: PyJWT warns below for HS512
 
 
@@ -63,11 +66,13 @@ def test_verify_never_raises_on_overlong_or_missing_hash():
 
 def test_token_round_trip_has_all_claims():
     token, jti, expires_at = create_token(
-        user_id=7, token_type=ACCESS, secret=SECRET, lifetime=timedelta(minutes=5)
+        user_id=7, token_type=ACCESS, secret=SECRET, lifetime=timedelta(minutes=5), stamp=STAMP
     )
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     claims = decode_token(token, secret=SECRET, expected_type=ACCESS)
-    assert {"sub", "exp", "iat", "jti", "type"} <= set(claims)
+    assert {"sub", "exp", "iat", "jti", "type", "stp"} <= set(claims)
+    assert stamp_matches(claims, STAMP) and not stamp_matches(claims, "another-stamp")
+    assert STAMP not in token and STAMP not in str(claims)  # a digest, not the stamp
     assert claims["sub"] == "7" and claims["user_id"] == 7
     assert claims["jti"] == jti
     assert claims["exp"] == int(expires_at.timestamp())
@@ -75,7 +80,7 @@ def test_token_round_trip_has_all_claims():
 
 def test_each_token_has_a_fresh_jti():
     make = lambda: create_token(  # noqa: E731
-        user_id=1, token_type=REFRESH, secret=SECRET, lifetime=timedelta(days=1)
+        user_id=1, token_type=REFRESH, secret=SECRET, lifetime=timedelta(days=1), stamp=STAMP
     )[1]
     assert make() != make()
 
@@ -83,7 +88,7 @@ def test_each_token_has_a_fresh_jti():
 @pytest.mark.parametrize(("made_as", "expected"), [(ACCESS, REFRESH), (REFRESH, ACCESS)])
 def test_token_type_is_checked(made_as, expected):
     token, _, _ = create_token(
-        user_id=1, token_type=made_as, secret=SECRET, lifetime=timedelta(minutes=5)
+        user_id=1, token_type=made_as, secret=SECRET, lifetime=timedelta(minutes=5), stamp=STAMP
     )
     with pytest.raises(TokenError, match=f"Expected an {expected} token"):
         decode_token(token, secret=SECRET, expected_type=expected)
@@ -91,19 +96,26 @@ def test_token_type_is_checked(made_as, expected):
 
 def test_expired_and_wrongly_signed_tokens_are_refused():
     expired, _, _ = create_token(
-        user_id=1, token_type=ACCESS, secret=SECRET, lifetime=timedelta(seconds=-1)
+        user_id=1, token_type=ACCESS, secret=SECRET, lifetime=timedelta(seconds=-1), stamp=STAMP
     )
     with pytest.raises(TokenError, match="expired"):
         decode_token(expired, secret=SECRET, expected_type=ACCESS)
     valid, _, _ = create_token(
-        user_id=1, token_type=ACCESS, secret=SECRET, lifetime=timedelta(minutes=5)
+        user_id=1, token_type=ACCESS, secret=SECRET, lifetime=timedelta(minutes=5), stamp=STAMP
     )
     with pytest.raises(TokenError):
         decode_token(valid, secret=SECRET + "x", expected_type=ACCESS)
 
 
 def _claims() -> dict:
-    return {"sub": "1", "iat": 1, "exp": 4_000_000_000, "jti": "j", "type": ACCESS}
+    return {
+        "sub": "1",
+        "iat": 1,
+        "exp": 4_000_000_000,
+        "jti": "j",
+        "type": ACCESS,
+        "stp": stamp_digest(STAMP),
+    }
 
 
 def test_other_algorithms_are_refused():
@@ -117,7 +129,7 @@ def test_other_algorithms_are_refused():
     )
 
 
-@pytest.mark.parametrize("claim", ["sub", "exp", "iat", "jti", "type"])
+@pytest.mark.parametrize("claim", ["sub", "exp", "iat", "jti", "type", "stp"])
 def test_missing_claims_are_refused(claim):
     claims = _claims()
     del claims[claim]

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from webapp import db
+from webapp import db, hardening
 from webapp.config import (
     ROOT,
     check_production_secrets,
     database_url,
     derive_jwt_secret,
     load_config,
+    secure_cookies,
 )
 from webapp.db import IdConverter
 from webapp.errors import register_error_handlers
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(settings)
     check_production_secrets(app.config)
+    secure_cookies(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["INSTANCE_PATH"] = app.instance_path
     app.config["DATABASE_URL"] = database_url(app.config)
@@ -52,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     db.init_app(app)
+    hardening.init_app(app)  # proxies, bounded JSON, NUL bytes, security headers
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -12,7 +12,7 @@ from webapp.services import users
 
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 (the documented demo account's, see README)
 
 
 def register(app: Flask) -> None:

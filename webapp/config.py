@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
+# A public placeholder for development; production refuses to start with it.
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105
 MIN_SECRET_LENGTH = 32
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,7 +123,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOGIN_RATE_LIMIT",
         "10 per minute",
-        "failed log-ins allowed per client (browser and API together)",
+        "failed log-ins allowed per client address (browser and API together)",
+    ),
+    Setting(
+        "LOGIN_ACCOUNT_RATE_LIMIT",
+        "30 per hour",
+        "failed log-ins allowed per account, from all addresses together (so many addresses "
+        "cannot guess one password; kept above the per-address limit, since anyone can use "
+        "it up for an account)",
+    ),
+    Setting(
+        "SIGNUP_RATE_LIMIT",
+        "10 per hour",
+        "accounts that one client address may create (browser and API together)",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "how many reverse proxies stand in front of the app: the client address (for rate "
+        "limits), scheme and host are taken from that many `X-Forwarded-*` hops; 0 ignores "
+        "those headers",
+        parse=_whole,
     ),
     Setting(
         "MAX_UPLOAD_MB",
@@ -133,6 +154,20 @@ SETTINGS: tuple[Setting, ...] = (
         convert=_megabytes,
     ),
     Setting("MAX_DATASET_ROWS", 1_000_000, "most rows a data set may have", parse=_whole),
+    Setting(
+        "STORAGE_QUOTA_MB",
+        500,
+        "most megabytes of data set files one user may keep (an upload beyond it answers 413)",
+        key="STORAGE_QUOTA_BYTES",
+        parse=_whole,
+        convert=_megabytes,
+    ),
+    Setting(
+        "UPLOADS_PER_HOUR",
+        30,
+        "data sets one user may upload or load per hour (429 beyond it)",
+        parse=_whole,
+    ),
     Setting("MAX_DATASET_COLUMNS", 500, "most columns a data set may have", parse=_whole),
     Setting(
         "REDIS_URL",
@@ -148,6 +183,20 @@ SETTINGS: tuple[Setting, ...] = (
         "`auto` (RQ when `REDIS_URL` is set, else in-process) or `inprocess` (never RQ)",
     ),
     Setting("JOB_WORKERS", 2, "threads of the in-process job pool", parse=_whole),
+    Setting(
+        "MAX_ACTIVE_RUNS",
+        5,
+        "training runs one user may have queued or running at once (429 beyond it)",
+        parse=_whole,
+    ),
+    Setting(
+        "RUNS_PER_USER_AT_ONCE",
+        1,
+        "runs of one user that train at the same time; the in-process pool picks the next "
+        "run from the user with the fewest running, so one user's queue never holds up "
+        "another's run",
+        parse=_whole,
+    ),
     Setting("RQ_QUEUE", "playground", "RQ queue name"),
     Setting(
         "RUN_HEARTBEAT_SECONDS",
@@ -191,8 +240,20 @@ def load_config(environ=None) -> dict:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Rate limits fail open: when their storage (Redis) is down, each process keeps
+        # them in memory (and says so in the log and at /ready) rather than refusing log-ins.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1},
     )
     return config
+
+
+def secure_cookies(config: dict) -> None:
+    """In production, cookies go over HTTPS only (``APP_ENV=production``)."""
+    if config.get("APP_ENV") == "production":
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def database_url(config: dict) -> str:

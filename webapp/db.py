@@ -50,7 +50,22 @@ class IdConverter(IntegerConverter):
 
 
 class Base(DeclarativeBase):
+    """Every table's integer id is never reused on SQLite (``AUTOINCREMENT``).
+
+    Ids end up in tokens, URLs and file names; without AUTOINCREMENT, SQLite hands the
+    largest id out again once its row is deleted, so a deleted account's old token or link
+    would name the next account made (PostgreSQL sequences never go back). Set here once,
+    for every model, rather than in each model's ``__table_args__``; SQLite applies it to
+    single-column integer primary keys only, which is exactly the ids.
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 def utcnow() -> datetime:

@@ -16,6 +16,8 @@ def attachment(data: bytes | str, filename: str, mimetype: str) -> Response:
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
+    # A CR or LF (or any control character) in a name would split the header: a space instead.
+    filename = "".join(" " if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in filename)
     return send_file(
         io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=filename
     )

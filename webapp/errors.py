@@ -39,6 +39,12 @@ class Unauthorized(AppError):
         self.headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
 
 
+class Forbidden(AppError):
+    """Authenticated, but this credential may not do that (e.g. a read-only API token)."""
+
+    status, code = 403, "forbidden"
+
+
 class NotFound(AppError):
     status, code = 404, "not_found"
 
@@ -57,6 +63,12 @@ class PayloadTooLarge(AppError):
 
 class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
+
+
+class TooManyRequests(AppError):
+    """Over a quota or rate; the message says which limit (and ``Retry-After`` when known)."""
+
+    status, code = 429, "too_many_requests"
 
 
 class ServiceUnavailable(AppError):
@@ -159,7 +171,8 @@ def register_error_handlers(app: Flask) -> None:
             message = f"The request is larger than the {limit_mb:g} MB limit."
         headers = {k: v for k, v in exc.get_headers() if k.lower() in ("retry-after", "allow")}
         if status == 429:
-            message = "Too many attempts. Please wait before trying again."
+            limit = f" (the limit is {exc.description})" if exc.description else ""
+            message = f"Too many attempts{limit}. Please wait before trying again."
         return _respond(status, message, headers=headers)
 
     @app.errorhandler(Exception)

@@ -1,8 +1,17 @@
-"""Password hashing (bcrypt) and JSON Web Tokens (PyJWT, HS256 only)."""
+"""Password hashing (bcrypt), JSON Web Tokens (PyJWT, HS256 only) and personal API tokens.
+
+Every JWT names its user (``sub``) *and* a digest of the user's security stamp (``stp``):
+the stamp changes at password change and log-out, and an account deleted and another made
+never share one, so a token outlives none of these (the API checks ``stp`` on every
+request, see ``webapp.api.deps``). The digest, not the stamp, goes into the token: a JWT is
+signed, not encrypted.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -64,14 +73,31 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
 
 
+def stamp_digest(stamp: str) -> str:
+    """What a token carries of a security stamp (compared in constant time)."""
+    return hashlib.sha256(b"playground-stamp:" + stamp.encode()).hexdigest()[:32]
+
+
+def stamp_matches(claims: dict, stamp: str) -> bool:
+    return secrets.compare_digest(str(claims.get("stp", "")), stamp_digest(stamp))
+
+
 def create_token(
-    *, user_id: int, token_type: str, secret: str, lifetime: timedelta
+    *, user_id: int, token_type: str, secret: str, lifetime: timedelta, stamp: str
 ) -> tuple[str, str, datetime]:
-    """Return ``(token, jti, expires_at)`` for a signed token of ``token_type``."""
+    """Return ``(token, jti, expires_at)`` for a signed token of ``token_type``, bound to
+    the user's security ``stamp``."""
     now = datetime.now(UTC)
     expires_at = now + lifetime
     jti = uuid.uuid4().hex
-    claims = {"sub": str(user_id), "iat": now, "exp": expires_at, "jti": jti, "type": token_type}
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": expires_at,
+        "jti": jti,
+        "type": token_type,
+        "stp": stamp_digest(stamp),
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), jti, expires_at
 
 
@@ -82,7 +108,7 @@ def decode_token(token: str, *, secret: str, expected_type: str) -> dict:
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "jti", "type"]},
+            options={"require": ["sub", "exp", "iat", "jti", "type", "stp"]},
         )
     except jwt.ExpiredSignatureError:
         raise TokenError("Token has expired.") from None
@@ -95,3 +121,19 @@ def decode_token(token: str, *, secret: str, expected_type: str) -> dict:
     except (TypeError, ValueError):
         raise TokenError("Invalid token subject.") from None
     return claims
+
+
+# -- personal API tokens ---------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "pgp_"  # noqa: S105 (a label that secret scanners match, not a secret)
+
+
+def new_api_token() -> str:
+    """A personal API token: 256 random bits, recognisable by its prefix (secret scanners)."""
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def api_token_digest(token: str) -> str:
+    """How a personal API token is stored and looked up. The token is random, not chosen by
+    a person, so an unsalted fast digest cannot be reversed by guessing."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

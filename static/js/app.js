@@ -82,6 +82,17 @@
     });
   }
 
+  /* The Content-Security-Policy lets htmx evaluate no code, so a trigger filter such as
+   * "every 4s [canRefresh()]" cannot work. Instead an element names a global function,
+   * data-request-when="canRefresh", and its requests are skipped while that returns false. */
+  document.addEventListener("htmx:confirm", function (event) {
+    var element = event.target;
+    var name = element && element.getAttribute && element.getAttribute("data-request-when");
+    if (!name) return;
+    var allowed = window[name];
+    if (typeof allowed === "function" && !allowed()) event.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpMenu();
     setUpHtmx();

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 from webapp.db import get_session
 from webapp.models import Base, RefreshToken, User
-from webapp.security import create_token
+from webapp.security import create_token, stamp_digest
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
@@ -34,9 +34,21 @@ def forge(header: dict, claims: dict, *, secret: str | None = None, digest=hashl
     return f"{signing_input}.{b64(signature)}"
 
 
+def stamp_of(user_id: int) -> str:
+    return get_session().get(User, user_id).security_stamp
+
+
 def claims_for(user_id: int, **overrides) -> dict:
+    """Valid access-token claims for ``user_id`` (call inside an app context)."""
     now = int(datetime.now(UTC).timestamp())
-    base = {"sub": str(user_id), "iat": now, "exp": now + 600, "jti": "abc", "type": "access"}
+    base = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + 600,
+        "jti": "abc",
+        "type": "access",
+        "stp": stamp_digest(stamp_of(user_id)),
+    }
     return base | overrides
 
 
@@ -91,7 +103,9 @@ def test_missing_or_malformed_token_is_401(client, headers):
 
 @pytest.fixture
 def alice(app) -> int:
-    return create_user(app, "alice")
+    user_id = create_user(app, "alice")
+    with app.app_context():  # claims_for reads the stamp
+        yield user_id
 
 
 def test_token_signed_correctly_by_hand_is_accepted(client, app, alice):
@@ -108,6 +122,7 @@ def test_expired_token_is_401(client, app, alice):
         token_type="access",
         secret=app.config["JWT_SECRET_KEY"],
         lifetime=timedelta(seconds=-1),
+        stamp=stamp_of(alice),
     )
     error = assert_401(client.get(ME, headers=bearer(token)))
     assert "expired" in error["message"]
@@ -119,6 +134,7 @@ def test_tampered_signature_is_401(client, app, alice):
         token_type="access",
         secret=app.config["JWT_SECRET_KEY"],
         lifetime=timedelta(minutes=5),
+        stamp=stamp_of(alice),
     )
     head, payload, signature = token.split(".")
     flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
@@ -132,6 +148,7 @@ def test_tampered_payload_is_401(client, app, alice):
         token_type="access",
         secret=app.config["JWT_SECRET_KEY"],
         lifetime=timedelta(minutes=5),
+        stamp=stamp_of(alice),
     )
     head, _, signature = token.split(".")
     payload = b64(json.dumps(claims_for(other)).encode())
@@ -167,7 +184,7 @@ def test_rs256_header_is_401(client, app, alice):
     assert_401(client.get(ME, headers=bearer(token)))
 
 
-@pytest.mark.parametrize("missing", ["sub", "exp", "iat", "jti", "type"])
+@pytest.mark.parametrize("missing", ["sub", "exp", "iat", "jti", "type", "stp"])
 def test_token_missing_a_claim_is_401(client, app, alice, missing):
     claims = claims_for(alice)
     del claims[missing]
@@ -185,10 +202,13 @@ def test_token_with_wrong_subject_or_type_is_401(client, app, alice, overrides):
     assert_401(client.get(ME, headers=bearer(token)))
 
 
+DELETE_BODY = {"current_password": DEFAULT_PASSWORD}
+
+
 def test_token_of_a_deleted_user_is_401(client, user_headers):
-    assert client.delete(ME, headers=user_headers).status_code == 204
+    assert client.delete(ME, json=DELETE_BODY, headers=user_headers).status_code == 204
     error = assert_401(client.get(ME, headers=user_headers))
-    assert "no longer exists" in error["message"]
+    assert "no longer valid" in error["message"]
 
 
 def test_token_of_a_disabled_user_is_401(client, app, user_headers):
@@ -211,7 +231,11 @@ def send(client, method: str, url: str = ME, **kwargs):
 @pytest.mark.parametrize("method", UPDATE_METHODS)
 @pytest.mark.parametrize("url", [ME, ME + "/"])
 def test_change_username_and_email(client, user_headers, method, url):
-    body = {"username": "alice2", "email": "Alice2@Example.com"}
+    body = {
+        "username": "alice2",
+        "email": "Alice2@Example.com",
+        "current_password": DEFAULT_PASSWORD,
+    }
     response = send(client, method, url, json=body, headers=user_headers)
     assert response.status_code == 200
     assert response.get_json()["username"] == "alice2"
@@ -238,7 +262,10 @@ def test_server_fields_cannot_be_changed(client, user_headers, method):
 @pytest.mark.parametrize("method", UPDATE_METHODS)
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"username": "MALLORY"}, "username"), ({"email": "mallory@example.com"}, "email")],
+    [
+        ({"username": "MALLORY"}, "username"),
+        ({"email": "mallory@example.com", "current_password": DEFAULT_PASSWORD}, "email"),
+    ],
 )
 def test_taking_another_users_name_or_email_is_409(
     client, user_headers, other_headers, method, body, field
@@ -312,7 +339,7 @@ def test_update_errors(client, user_headers, method):
 def test_delete_me_removes_the_account_and_its_tokens(client, app, api, url):
     tokens = api.tokens("alice")
     mallory = api.headers("mallory")
-    response = client.delete(url, headers=bearer(tokens["access_token"]))
+    response = client.delete(url, json=DELETE_BODY, headers=bearer(tokens["access_token"]))
     assert response.status_code == 204
     assert response.get_data() == b""
     with app.app_context():
@@ -322,7 +349,10 @@ def test_delete_me_removes_the_account_and_its_tokens(client, app, api, url):
         assert set(owners) == {client.get(ME, headers=mallory).get_json()["id"]}
     assert api.login("alice").status_code == 401
     assert client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]}).status_code == 401
-    assert client.delete(url, headers=bearer(tokens["access_token"])).status_code == 401
+    assert (
+        client.delete(url, json=DELETE_BODY, headers=bearer(tokens["access_token"])).status_code
+        == 401
+    )
     # The other account is untouched.
     assert client.get(ME, headers=mallory).status_code == 200
 
@@ -340,7 +370,7 @@ def test_delete_me_leaves_no_row_that_points_at_the_user(client, app, api):
     api.tokens("mallory")
     headers = bearer(tokens["access_token"])
     alice_id = client.get(ME, headers=headers).get_json()["id"]
-    assert client.delete(ME, headers=headers).status_code == 204
+    assert client.delete(ME, json=DELETE_BODY, headers=headers).status_code == 204
     with app.app_context():
         session = get_session()
         for table in Base.metadata.sorted_tables:

@@ -323,7 +323,11 @@ def test_change_username_and_email(client, app, auth):
     auth.signup_and_login()
     response = client.post(
         "/auth/account/profile",
-        data={"profile-username": "alicia", "profile-email": "Alicia@Example.org"},
+        data={
+            "profile-username": "alicia",
+            "profile-email": "Alicia@Example.org",
+            "profile-current_password": DEFAULT_PASSWORD,
+        },
     )
     assert response.status_code == 302
     user = get_user(app, "alicia")
@@ -512,6 +516,8 @@ class TestWithCsrf:
             "/auth/login",
             data={"login": "alice", "password": DEFAULT_PASSWORD, "csrf_token": token},
         )
+        html = client.get("/").get_data(as_text=True)  # log-in made a new token
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
         response = client.post("/auth/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
         assert response.status_code == 302
         assert logged_in_as(client) is None
@@ -549,3 +555,28 @@ class TestLoginRateLimit:
             assert auth.login("alice").status_code == 302
             auth.logout()
         assert auth.login("alice", "wrong-password").status_code == 422
+
+
+def test_signup_shows_every_fields_error_at_once(client, app):
+    """Issue 10 #10: a bad email, a one-letter username and empty passwords used to show
+    only the password errors; the others came on the next try."""
+    response = client.post(
+        "/auth/signup",
+        data={"email": "not-an-email", "username": "x", "password": "", "confirm": ""},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for field in ("email", "username", "password", "confirm"):
+        assert f'id="{field}-error"' in html, field
+    assert "3 to 32" in html
+    assert user_count(app) == 0
+
+
+def test_signup_checks_a_short_password_with_the_other_fields(client):
+    response = client.post(
+        "/auth/signup",
+        data={"email": "a@example.com", "username": "x", "password": "short", "confirm": "other"},
+    )
+    html = response.get_data(as_text=True)
+    assert 'id="username-error"' in html and 'id="password-error"' in html
+    assert 'id="confirm-error"' in html

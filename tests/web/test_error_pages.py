@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import text
 
@@ -110,7 +112,8 @@ class TestDatabaseDown:
     def down_client(self, down_app):
         client = down_app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = "1:0123456789abcdef0123456789abcdef"
+            # "<id>:<security stamp>:<log-in time>", as User.get_id writes it
+            session["_user_id"] = f"1:0123456789abcdef0123456789abcdef:{int(time.time())}"
             session["_fresh"] = True
         return client
 

@@ -167,6 +167,9 @@ def test_scripts_are_local_and_deferred(client):
     sources = {attrs["src"]: attrs for attrs in page.scripts if "src" in attrs}
     assert "/static/vendor/htmx.min.js" in sources
     assert "/static/js/app.js" in sources
+    # js-class.js alone runs before first paint (it only marks <html> as "js").
+    early = sources.pop("/static/js/js-class.js")
+    assert "defer" not in early
     assert all("defer" in attrs for attrs in sources.values())
 
 

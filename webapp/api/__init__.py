@@ -13,6 +13,7 @@ from webapp.api import (  # noqa: E402,F401
     ml_models,
     runs,
     tasks,
+    tokens,
     users,
 )
 from webapp.api.docs import docs_bp  # noqa: E402

@@ -1,4 +1,11 @@
-"""The OpenAPI 3.1 document, built from the operations that ``api_operation`` recorded."""
+"""The OpenAPI 3.1 document, built from the operations that ``api_operation`` recorded.
+
+It is written for generated clients (openapi-python-client is run against it in CI), so
+what a client must send is declared, not only described: ``If-Match`` is a header parameter
+of every operation that can answer 412 (the only precondition the API checks), the log-in
+form and JSON bodies are distinct schemas, and no property has ``default: null`` unless it
+accepts null.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +18,25 @@ REF = "#/components/schemas/{model}"
 _COMMON_ERRORS = {
     400: "Malformed request (for example invalid JSON).",
     401: "Missing, malformed or expired bearer token.",
+    403: "This token may not do that (a read-only personal API token, or one used where a "
+    "log-in is needed).",
     404: "Not found (or owned by another user).",
     405: "Method not allowed.",
-    413: "Request body too large.",
+    412: "`If-Match` no longer matches: the object changed meanwhile.",
+    413: "Request body too large, or over your storage quota.",
     415: "Unsupported content type.",
-    422: "Validation failed; `details` name the fields.",
-    429: "Too many requests; retry after the `Retry-After` seconds.",
+    422: "Validation failed; `details` name the fields (schema rules and business rules).",
+    429: "Too many requests, or over a quota; the message says which limit.",
     500: "Unexpected server error.",
 }
 _ERROR_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
@@ -56,6 +68,15 @@ _ERROR_HEADERS = {
         }
     },
 }
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of the version you changed; if the object changed since, the "
+    "answer is 412 and nothing is written. Leave it out to write unconditionally.",
+    "schema": {"type": "string"},
+}
+READ_METHODS = {"get", "head", "options"}
 _PATH_TYPES = {
     "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "string": {"type": "string"},
@@ -98,12 +119,15 @@ class _Schemas:
                 inputs.append((op.query, "validation"))
             if op.response is not None:
                 inputs.append((op.response, "serialization"))
+            inputs.extend((model, "validation") for model in op.extra_schemas)
         inputs = list(dict.fromkeys(inputs))
         self.by_key, top = TypeAdapter.json_schemas(
             [((annotation, mode), mode, TypeAdapter(annotation)) for annotation, mode in inputs],
             ref_template=REF,
         )
         self.components = top.get("$defs", {})
+        for schema in self.components.values():
+            _drop_null_defaults(schema)
 
     def ref(self, annotation, mode: str = "serialization") -> dict:
         return self.by_key[((annotation, mode), mode)]
@@ -112,6 +136,20 @@ class _Schemas:
         schema = self.ref(model, "validation")
         name = schema["$ref"].rsplit("/", 1)[-1]
         return self.components[name]
+
+
+def _accepts_null(schema: dict) -> bool:
+    if schema.get("type") == "null" or "null" in (schema.get("type") or []):
+        return True
+    return any(_accepts_null(option) for option in schema.get("anyOf", []))
+
+
+def _drop_null_defaults(schema: dict) -> None:
+    """``default: null`` on a property that does not accept null is a contradiction that
+    validators reject (pydantic writes it for an optional field typed without ``None``)."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and not _accepts_null(prop):
+            del prop["default"]
 
 
 def _query_parameters(schema: dict) -> list[dict]:
@@ -158,6 +196,8 @@ def _operation(op: Operation, path_params: list[tuple[str, str]], schemas: _Sche
     ]
     if op.query is not None:
         parameters += _query_parameters(schemas.query_schema(op.query))
+    if 412 in op.errors:
+        parameters.append(IF_MATCH)
     responses: dict = {}
     if op.status == 204:
         responses["204"] = {"description": "Done; no content."}
@@ -167,13 +207,17 @@ def _operation(op: Operation, path_params: list[tuple[str, str]], schemas: _Sche
             "content": {"application/json": {"schema": schemas.ref(op.response)}},
         }
     responses.update(op.extra_responses)
-    error_codes = {400, 404, 405, 500} | set(op.errors)
+    # 422 everywhere: any query string is checked (a NUL character is refused) and business
+    # rules apply beyond the schema. Writes may meet a quota or rate limit (429).
+    error_codes = {400, 404, 405, 422, 500} | set(op.errors)
     if op.auth:
         error_codes.add(401)
+        if op.method not in READ_METHODS:
+            error_codes.add(403)
+    if op.method not in READ_METHODS:
+        error_codes.add(429)
     if op.body is not None or op.request_content:
-        error_codes |= {413, 415, 422}
-    if op.query is not None or path_params:
-        error_codes.add(422)
+        error_codes |= {413, 415}
     for code in sorted(error_codes):
         responses.setdefault(str(code), _error_response(code))
     spec = {
@@ -200,17 +244,23 @@ _DESCRIPTION = """\
 Tasks, data sets, training runs and models of a Playground account.
 
 **Authentication.** Create an account at `POST /api/v1/auth/register`, log in at
-`POST /api/v1/auth/login` (JSON or OAuth2 password form fields) and send the access token
-as `Authorization: Bearer <token>` (the **Authorize** button here does that). When it
-expires, trade the refresh token at `POST /api/v1/auth/refresh`; each refresh token works
-once. Failed log-ins are rate limited per client (429 with `Retry-After`).
+`POST /api/v1/auth/login` (JSON; OAuth2 password-grant form fields go to
+`POST /api/v1/auth/token`) and send the access token as `Authorization: Bearer <token>`
+(the **Authorize** button here does that). When it expires, trade the refresh token at
+`POST /api/v1/auth/refresh`; each refresh token works once, and presenting one again
+revokes every token of that log-in. Log-out and a password change end all access tokens.
+Scripts may use a personal API token instead (`POST /api/v1/tokens`): `read` tokens may
+only GET (anything else is a 403). Failed log-ins are rate limited per client address and
+per account, writes by quotas (429 with `Retry-After` and the limit in the message).
 
 **Conventions.**
 - Errors always have the shape `{"error": {"code", "message", "details"}}`; on 422 the
   `details` name each invalid field (`field`, `location`, `message`, `type`).
-- Request bodies are JSON objects (`Content-Type: application/json`, else 415; invalid JSON
-  is a 400). Unknown fields are ignored, never stored and never an error; read-only fields
-  such as `id` or `created_at` are therefore ignored in requests too.
+- Request bodies are JSON objects (`Content-Type: application/json`, else 415; invalid JSON,
+  or JSON nested deeper than 32 levels, is a 400). JSON types are strict: `false` or `"3"`
+  is not a number. Text may not contain the NUL character (422).
+  Unknown fields are ignored, never stored and never an error; read-only fields such as
+  `id` or `created_at` are therefore ignored in requests too.
 - In PATCH (and PUT) bodies, an omitted or `null` field stays as it is.
 - Lists take `limit` (default 50, at most 200) and `offset`, and answer
   `{"items", "total", "limit", "offset"}`.

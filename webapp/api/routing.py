@@ -16,10 +16,11 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from webapp.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from webapp.hardening import NUL_MESSAGE
 
 
 @dataclass
@@ -38,14 +39,16 @@ class Operation:
     errors: list[int]
     extra_responses: dict = field(default_factory=dict)
     request_content: dict | None = None  # raw OpenAPI requestBody content (e.g. multipart)
+    extra_schemas: tuple = ()  # models that request_content refers to by $ref
 
 
 OPERATIONS: list[Operation] = []
 
 
-def validation_details(exc: ValidationError, location: str) -> list[dict]:
+def validation_details(exc: ValidationError | list[dict], location: str) -> list[dict]:
+    errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else exc
     details = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         path = ".".join(str(part) for part in err["loc"])
         details.append(
             {
@@ -67,15 +70,57 @@ def _validate(model: type[BaseModel], data, location: str) -> BaseModel:
         ) from None
 
 
+def nul_fields(data, location: str = "body") -> list[dict]:
+    """A 422 detail for each string (or object key) in ``data`` holding a NUL character:
+    PostgreSQL cannot store one in text, and no field of ours needs it."""
+    details = []
+    stack = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if "\0" in node:
+                details.append(
+                    {
+                        "field": path or location,
+                        "location": location,
+                        "message": NUL_MESSAGE,
+                        "type": "string_nul",
+                    }
+                )
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                name = key.replace("\0", "\\u0000")
+                if "\0" in key:
+                    stack.append((key, f"{path}.{name}" if path else name))
+                stack.append((value, f"{path}.{name}" if path else name))
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(node))
+    return details
+
+
+# What strict validation says when a JSON value has the wrong JSON type for its field.
+JSON_TYPE_ERRORS = frozenset(
+    {"int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type", "model_type"}
+)
+
+
 def parse_json_body(model: type[BaseModel]) -> BaseModel:
-    """Validate the request's JSON body (form fields are accepted too where the model allows)."""
+    """Validate the request's JSON body in pydantic's strict JSON mode.
+
+    Strict about JSON's own types: ``false`` is not a position, ``"3"`` not a count and
+    ``1`` not a flag (lax mode would convert each); dates and enums still come as strings.
+    The body is parsed once by the app's bounded JSON parser (depth, see webapp.hardening)
+    for the checks below, then validated from the same bytes.
+    """
     if not request.is_json:
         raise UnsupportedMediaType(
             "Send the request body as JSON with 'Content-Type: application/json'."
         )
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("The request body is not valid JSON.")
+    raw = request.get_data(cache=True)
+    try:
+        data = current_app.json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationFailed(
             "The request body must be a JSON object.",
@@ -88,7 +133,24 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
                 }
             ],
         )
-    return _validate(model, data, "body")
+    if problems := nul_fields(data):
+        raise ValidationFailed(NUL_MESSAGE, details=problems)
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        wrong_types = [e for e in exc.errors(include_url=False) if e["type"] in JSON_TYPE_ERRORS]
+    # Strict mode also refuses what a field's own before-validator turns into its type
+    # (a "YYYY-MM-DD" string into a date): lax validation decides, and only a JSON type
+    # mismatch is added to what it finds.
+    try:
+        parsed, errors = model.model_validate(data), []
+    except ValidationError as exc:
+        parsed, errors = None, exc.errors(include_url=False)
+    seen = {tuple(e["loc"]) for e in errors}
+    errors += [e for e in wrong_types if tuple(e["loc"]) not in seen]
+    if errors:
+        raise ValidationFailed("The body is not valid.", details=validation_details(errors, "body"))
+    return parsed
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -129,6 +191,7 @@ def api_operation(
     description: str = "",
     extra_responses: dict | None = None,
     request_content: dict | None = None,
+    extra_schemas: tuple = (),
     body_parser=None,
 ):
     """Register a view on ``bp`` for ``rule`` and record it for the OpenAPI document.
@@ -174,6 +237,7 @@ def api_operation(
                 errors=list(errors),
                 extra_responses=extra_responses or {},
                 request_content=request_content,
+                extra_schemas=tuple(extra_schemas),
             )
         )
         return wrapper

@@ -9,10 +9,11 @@ what only they can (e.g. email syntax, uniqueness), answering 422/409 with field
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from webapp.db import MAX_ID
 from webapp.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH
 from webapp.services.users import USERNAME_MAX, USERNAME_MIN
 
@@ -122,15 +123,26 @@ class UserUpdate(ApiModel):
     email: str | None = _email(default=None)
     username: str | None = _username(default=None)
     password: str | None = _password(
-        PASSWORD_RULE + " Changing it needs `current_password` and revokes all refresh tokens.",
+        PASSWORD_RULE + " Changing it needs `current_password` and ends every session and "
+        "token of the account.",
         default=None,
     )
     current_password: str | None = Field(
         default=None,
         min_length=1,
         max_length=1024,
-        description="Required when `password` is given.",
+        description="Required when `password` or a new `email` is given.",
     )
+
+
+class AccountDelete(ApiModel):
+    """Deleting the account needs its password."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"current_password": "correct-horse-battery"}]}
+    )
+
+    current_password: str = Field(min_length=1, max_length=1024)
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -146,6 +158,15 @@ class LoginRequest(ApiModel):
 
     username: str = Field(min_length=1, max_length=EMAIL_MAX, description="Username or email.")
     password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginForm(ApiModel):
+    """OAuth2 password-grant form fields (``application/x-www-form-urlencoded``)."""
+
+    grant_type: str | None = Field(default=None, pattern="^password$", max_length=8)
+    username: str = Field(min_length=1, max_length=EMAIL_MAX, description="Username or email.")
+    password: str = Field(min_length=1, max_length=1024)
+    scope: str | None = Field(default=None, max_length=1024, description="Ignored.")
 
 
 class TokenPair(BaseModel):
@@ -174,6 +195,48 @@ class RefreshRequest(ApiModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
+class LogoutRequest(RefreshRequest):
+    everywhere: bool = Field(
+        default=False,
+        description="End every session of the account, not only this refresh token's.",
+    )
+
+
+# -- personal API tokens -------------------------------------------------------------------
+
+
+class ApiTokenCreate(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "nightly export", "scope": "read"}]}
+    )
+
+    name: str = Field(min_length=1, max_length=64, description="To tell your tokens apart.")
+    scope: Literal["read", "write"] = Field(
+        default="read", description="`read`: GET requests only; `write`: everything else too."
+    )
+
+
+class ApiTokenPublic(BaseModel):
+    """A personal API token as listed (the token itself is shown only when made)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    scope: Literal["read", "write"]
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="Last request made with it (to within a few minutes); null if never used."
+    )
+
+
+class ApiTokenCreated(ApiTokenPublic):
+    token: str = Field(
+        description="Send as `Authorization: Bearer <token>`. Shown this once: store it now."
+    )
+
+
 # -- pagination ----------------------------------------------------------------------------
 
 DEFAULT_PAGE_LIMIT = 50
@@ -181,10 +244,11 @@ MAX_PAGE_LIMIT = 200
 
 
 class PageQuery(ApiModel):
-    """``?limit=&offset=`` of list operations; extend it for filters."""
+    """``?limit=&offset=`` of list operations; extend it for filters. ``offset`` stops at
+    ``MAX_ID`` (no list can be longer): beyond 2**63 - 1 the databases refuse the number."""
 
     limit: int = Field(default=DEFAULT_PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class Page(BaseModel, Generic[T]):

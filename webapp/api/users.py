@@ -1,13 +1,16 @@
-"""The caller's own account: read, change, delete."""
+"""The caller's own account: read, change, delete.
+
+Changing the email or password and deleting the account need ``current_password``, as in the
+browser: a stolen access token alone must not be enough to take the account over.
+"""
 
 from __future__ import annotations
 
 from webapp.api import bp
-from webapp.api.deps import current_api_user
+from webapp.api.deps import current_api_user, require_login_token
 from webapp.api.routing import api_operation
-from webapp.api.schemas import UserPublic, UserUpdate
+from webapp.api.schemas import AccountDelete, UserPublic, UserUpdate
 from webapp.db import get_session
-from webapp.errors import ValidationFailed, field_error
 from webapp.services import users
 
 
@@ -17,11 +20,7 @@ def read_me():
 
 
 def _update_me(body: UserUpdate) -> UserPublic:
-    if body.password is not None and not body.current_password:
-        raise ValidationFailed(
-            "The current password is required to change the password.",
-            details=[field_error("current_password", "Required to change the password.")],
-        )
+    require_login_token()
     user = users.update_user(
         session=get_session(),
         user=current_api_user(),
@@ -38,14 +37,15 @@ _UPDATE = {
     "tags": ["users"],
     "body": UserUpdate,
     "response": UserPublic,
-    "errors": (409,),
+    "errors": (403, 409),
 }
 
 
 @api_operation(bp, "/users/me", "PATCH", summary="Change your account", **_UPDATE)
 def update_me(body: UserUpdate):
-    """Change username, email and/or password; omitted fields stay as they are. A new
-    password needs `current_password` and revokes every refresh token of the account."""
+    """Change username, email and/or password; omitted fields stay as they are. A new email
+    or password needs `current_password`; a new password ends every session and token of
+    the account (log in again)."""
     return _update_me(body)
 
 
@@ -55,8 +55,24 @@ def replace_me(body: UserUpdate):
     return _update_me(body)
 
 
-@api_operation(bp, "/users/me", "DELETE", summary="Delete your account", tags=["users"], status=204)
-def delete_me():
-    """Delete the account and everything it owns; its tokens stop working at once."""
-    users.delete_user(session=get_session(), user=current_api_user())
+@api_operation(
+    bp,
+    "/users/me",
+    "DELETE",
+    summary="Delete your account",
+    tags=["users"],
+    body=AccountDelete,
+    status=204,
+    errors=(403,),
+)
+def delete_me(body: AccountDelete):
+    """Delete the account and everything it owns; needs `current_password`. Its tokens stop
+    working at once."""
+    require_login_token()
+    users.delete_user(
+        session=get_session(),
+        user=current_api_user(),
+        current_password=body.current_password,
+        require_current_password=True,
+    )
     return None

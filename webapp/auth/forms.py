@@ -5,7 +5,15 @@ back as field errors (see ``webapp.web.apply_service_errors``)."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, InputRequired
 
 from webapp.services.users import USERNAME_MAX, USERNAME_MIN
@@ -75,6 +83,11 @@ class ProfileForm(FlaskForm):
     email = EmailField(
         "Email", [DataRequired(message=REQUIRED)], render_kw={"autocomplete": "email"}
     )
+    current_password = PasswordField(
+        "Your password (only to change the email)",
+        description="The email is where your account's mail goes, so changing it needs it.",
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class PasswordForm(FlaskForm):
@@ -99,4 +112,21 @@ class DeleteAccountForm(FlaskForm):
         "Your password, to confirm",
         _required(),
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        "Token name",
+        [DataRequired(message=REQUIRED)],
+        description="What the token is for, e.g. “nightly export”.",
+        render_kw={"maxlength": 64, "autocomplete": "off"},
+    )
+    scope = SelectField(
+        "Access",
+        choices=[
+            SelectChoice("read", "Read only (GET requests)"),
+            SelectChoice("write", "Read and write"),
+        ],
+        default="read",
     )

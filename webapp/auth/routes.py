@@ -6,6 +6,8 @@ can tell a rejected form from a page (the browser shows it the same way).
 
 from __future__ import annotations
 
+import secrets
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,15 +28,16 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from webapp.auth import bp
 from webapp.auth.forms import (
+    ApiTokenForm,
     DeleteAccountForm,
     LoginForm,
     PasswordForm,
     ProfileForm,
     SignupForm,
 )
-from webapp.db import get_session
+from webapp.db import MAX_ID, get_session
 from webapp.errors import Conflict, ValidationFailed
-from webapp.extensions import login_manager, login_rate_limit
+from webapp.extensions import login_manager, login_rate_limit, signup_rate_limit
 from webapp.models import User
 from webapp.services import users
 from webapp.web import apply_service_errors, is_htmx
@@ -46,14 +50,21 @@ DATABASE_DOWN = "The database is not answering right now. Please try again in a 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Sessions carry ``"<id>:<security stamp>"``; a changed password invalidates them.
+    """Sessions and remember-me cookies carry ``"<id>:<security stamp>:<log-in time>"``
+    (``User.get_id``): log-out and a password change rotate the stamp, which ends every copy
+    of them on the server side, and a log-in older than ``REMEMBER_DAYS`` has expired
+    whatever the cookie says.
 
     Every template loads the user (for the navigation), error pages included. When the
     database is down the request goes on as a visitor's, so pages that need no data (home,
     log-in, error pages) still render; pages that need a log-in answer 503 (``unauthorized``).
     """
-    user_id, _, stamp = session_id.partition(":")
-    if not user_id.isdigit():
+    user_id, _, rest = session_id.partition(":")
+    stamp, _, issued = rest.partition(":")
+    if not (user_id.isdigit() and issued.isdigit()) or not 0 < int(user_id) <= MAX_ID:
+        return None
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+    if not 0 <= time.time() - int(issued) <= lifetime:
         return None
     try:
         user = get_session().get(User, int(user_id))
@@ -62,9 +73,17 @@ def load_user(session_id: str) -> User | None:
         g.user_load_failed = True
         get_session().rollback()
         return None
-    if user is None or not user.is_active or user.security_stamp != stamp:
+    if user is None or not user.is_active or not secrets.compare_digest(user.security_stamp, stamp):
         return None
     return user
+
+
+def _log_in(user: User, remember: bool = False) -> None:
+    """Start a browser session: a new CSRF token (one seen before log-in is worth nothing
+    after it), then flask-login's session and remember-me cookie."""
+    flask_session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+    login_user(user, remember=remember)
 
 
 # --- where to go after logging in -------------------------------------------------------
@@ -137,13 +156,23 @@ def _home_if_logged_in():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@signup_rate_limit
 def signup():
     if (home := _home_if_logged_in()) is not None:
         return home
     form = SignupForm(next=safe_next(request.args.get("next")))
-    if not form.validate_on_submit():
-        status = FORM_ERROR if form.is_submitted() else 200
-        return render_template("auth/signup.html", form=form), status
+    if not form.is_submitted():
+        return render_template("auth/signup.html", form=form)
+    if not form.validate():
+        # The account rules too, for the fields the form found nothing wrong with, so every
+        # field shows its error at once rather than in two rounds.
+        problems = users.field_problems(
+            **{name: form[name].data for name in ("email", "username", "password")
+               if form[name].data and not form[name].errors}
+        )  # fmt: skip
+        if problems:
+            apply_service_errors(form, ValidationFailed("", details=problems))
+        return render_template("auth/signup.html", form=form), FORM_ERROR
     try:
         user = users.create_user(
             session=get_session(),
@@ -154,7 +183,8 @@ def signup():
     except (ValidationFailed, Conflict) as exc:
         apply_service_errors(form, exc)
         return render_template("auth/signup.html", form=form), FORM_ERROR
-    login_user(user)
+    g.signed_up = True  # counted by signup_rate_limit
+    _log_in(user)
     flash(f"Welcome to Playground, {user.username}!", "success")
     return redirect(_next_from_request() or url_for("main.index"))
 
@@ -182,14 +212,20 @@ def login_post():
         g.login_failed = True  # counted by login_rate_limit
         form.form_errors.append(BAD_LOGIN)
         return render_template("auth/login.html", form=form), FORM_ERROR
-    login_user(user, remember=form.remember.data)
+    _log_in(user, remember=form.remember.data)
     flash(f"Welcome back, {user.username}.", "success")
     return redirect(_next_from_request() or url_for("main.index"))
 
 
 @bp.post("/logout")
 def logout():
+    """Log out on the server too: the stamp rotates, so this session cookie, a copy of it,
+    and every other session, remember-me cookie and API access token of the account stop
+    working ("log out everywhere"; personal API tokens stay)."""
+    if current_user.is_authenticated:
+        users.log_out_everywhere(session=get_session(), user=current_user._get_current_object())
     logout_user()
+    flask_session.pop("csrf_token", None)
     flash("You have been logged out.", "info")
     return redirect(url_for("main.index"))
 
@@ -197,12 +233,17 @@ def logout():
 # --- the account page: three forms posting to their own endpoints ------------------------
 
 
-def _account_page(status: int = 200, **forms):
+def _account_page(status: int = 200, new_token: str | None = None, **forms):
     user = current_user
     forms.setdefault("profile_form", ProfileForm(prefix="profile", obj=user))
     forms.setdefault("password_form", PasswordForm(prefix="password"))
     forms.setdefault("delete_form", DeleteAccountForm(prefix="delete"))
-    return render_template("auth/account.html", **forms), status
+    forms.setdefault("token_form", ApiTokenForm(prefix="token"))
+    api_tokens = users.list_api_tokens(session=get_session(), user=user)
+    return (
+        render_template("auth/account.html", api_tokens=api_tokens, new_token=new_token, **forms),
+        status,
+    )
 
 
 @bp.get("/account")
@@ -223,6 +264,8 @@ def account_profile():
             user=current_user,
             username=form.username.data,
             email=form.email.data,
+            current_password=form.current_password.data,
+            require_current_password=True,
         )
     except (ValidationFailed, Conflict) as exc:
         apply_service_errors(form, exc)
@@ -253,7 +296,7 @@ def account_password():
     remembered = request.cookies.get(
         current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     )
-    login_user(user, remember=bool(remembered))
+    _log_in(user, remember=bool(remembered))
     flash("Your password has been changed. Other devices have been logged out.", "success")
     return redirect(url_for("auth.account"))
 
@@ -276,3 +319,34 @@ def account_delete():
     logout_user()
     flash("Your account and all its data have been deleted.", "info")
     return redirect(url_for("main.index"))
+
+
+# --- personal API tokens ----------------------------------------------------------------
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_api_token():
+    """The page itself shows the new token, once: it is never stored, nor put in a cookie
+    (a flashed message would travel in the session cookie)."""
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _account_page(FORM_ERROR, token_form=form)
+    try:
+        _, token = users.create_api_token(
+            session=get_session(), user=current_user, name=form.name.data, scope=form.scope.data
+        )
+    except ValidationFailed as exc:
+        apply_service_errors(form, exc)
+        return _account_page(FORM_ERROR, token_form=form)
+    return _account_page(
+        201, new_token=token, token_form=ApiTokenForm(prefix="token", formdata=None)
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    users.revoke_api_token(session=get_session(), user=current_user, token_id=token_id)
+    flash("The token has been revoked.", "info")
+    return redirect(url_for("auth.account"))

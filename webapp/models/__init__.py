@@ -4,6 +4,6 @@ from webapp.db import Base
 from webapp.models.board import Board, Task, TaskLabel  # noqa: F401
 from webapp.models.dataset import Dataset, DatasetFile  # noqa: F401
 from webapp.models.ml import ModelVersion, Run  # noqa: F401
-from webapp.models.user import RefreshToken, User
+from webapp.models.user import ApiToken, RefreshToken, User
 
-__all__ = ["Base", "RefreshToken", "User"]
+__all__ = ["ApiToken", "Base", "RefreshToken", "User"]

@@ -200,7 +200,7 @@ def normalize_encoding(name: str) -> str:
     """The canonical codec name for ``name``; ValidationFailed when Python has no such codec."""
     try:
         info = codecs.lookup(name.strip())
-    except (LookupError, AttributeError):
+    except (LookupError, AttributeError, ValueError):  # ValueError: a NUL in the name
         info = None
     if info is None or not getattr(info, "_is_text_encoding", True):
         raise ValidationFailed(

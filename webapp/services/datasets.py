@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from webapp.cache import Cache, frame_from_bytes, frame_to_bytes
 from webapp.errors import NotFound, ValidationFailed, field_error
 from webapp.models import Dataset, DatasetFile, User
-from webapp.services import csv_parsing, profiling
+from webapp.services import csv_parsing, profiling, quotas
 
 NAME_MAX = 120
 FILENAME_MAX = 255
@@ -123,6 +123,7 @@ def create_dataset(
     ``quotechar``, ``skip_first``, ``header_row``, ``skip_last``); the rest is detected.
     Nothing is written unless everything succeeds.
     """
+    quotas.check_new_dataset(session=session, user=user, size_bytes=len(content))
     filename = (PurePath(filename.replace("\\", "/")).name or "upload.csv")[:FILENAME_MAX]
     name = clean_name(name) if name and name.strip() else _default_name(filename)
     limits = limits or DatasetLimits()

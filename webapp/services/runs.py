@@ -27,6 +27,7 @@ from webapp.models import Dataset, Run, User
 from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
 from webapp.services import metric_info
+from webapp.services import quotas
 from webapp.services.ownership import get_owned
 from webapp.services.run_settings import (
     FOREST_MAX_FEATURES,
@@ -200,6 +201,7 @@ def create_run(
     If the backend refuses (e.g. Redis is down) the run is kept as failed with the reason
     and a 503 is raised, so the client sees why and can retry later.
     """
+    quotas.check_new_run(session=session, user=user)
     dataset, fields = validate_settings(session=session, user=user, settings=settings)
     run = Run(owner_id=user.id, dataset_id=dataset.id, dataset_name=dataset.name, **fields)
     session.add(run)
@@ -238,6 +240,7 @@ def retry_run(*, session: Session, user: User, run: Run, submit: Callable[[Run],
             "model_name": run.model_name,
         }
     )
+    quotas.check_new_run(session=session, user=user)
     dataset, fields = validate_settings(session=session, user=user, settings=settings)
     new = Run(
         owner_id=user.id,
