@@ -141,7 +141,8 @@ PARAMS: dict[str, type[_Params]] = {
     "decision_tree": DecisionTreeParams,
     "random_forest": RandomForestParams,
 }
-assert set(PARAMS) == set(ALGORITHMS)
+if set(PARAMS) != set(ALGORITHMS):  # a new algorithm needs its parameters model here
+    raise RuntimeError(f"No parameters model for {sorted(set(ALGORITHMS) - set(PARAMS))}")
 
 
 def default_params(algorithm: str) -> dict:

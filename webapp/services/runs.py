@@ -26,8 +26,7 @@ from webapp.errors import NotFound, ServiceUnavailable, ValidationFailed, field_
 from webapp.models import Dataset, Run, User
 from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
-from webapp.services import metric_info
-from webapp.services import quotas
+from webapp.services import metric_info, quotas
 from webapp.services.ownership import get_owned
 from webapp.services.run_settings import (
     FOREST_MAX_FEATURES,
