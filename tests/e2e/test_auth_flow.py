@@ -31,12 +31,6 @@ def log_in(page: Page, base: str, login: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def open_menu_if_folded(page: Page) -> None:
-    toggle = page.get_by_role("button", name="Menu")
-    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
-        toggle.click()
-
-
 def test_sign_up_log_out_log_in_and_change_password(page: Page, live_server: str):
     sign_up(page, live_server)
     expect(page.get_by_test_id("nav-username")).to_have_text("alice")
