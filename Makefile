@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := webapp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench bench-quick migrate seed worker clean
+.PHONY: help run test test-fast test-browser-loaded lint format bench bench-quick migrate seed worker clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ test: $(VENV)/.dev ## Install test tools and run the whole suite (unit, integrat
 
 test-fast: $(VENV)/.dev ## The suite without the browser and slow tests
 	$(PY) -m pytest -m "not e2e and not slow"
+
+test-browser-loaded: $(VENV)/.dev ## The browser suite RUNS times (default 10) on one busy CPU; pass/fail counts
+	@$(PY) -m tests.browser_check
+	$(PY) -m tests.e2e.loaded --runs $(or $(RUNS),10)
 
 lint: $(VENV)/.dev ## ruff check and format check
 	$(VENV)/bin/ruff check .

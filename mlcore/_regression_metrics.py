@@ -2,6 +2,13 @@
 
 All accept 1-D targets or 2-D multi-output targets, ``sample_weight`` and
 ``multioutput`` ("raw_values", "uniform_average" or output weights).
+
+Each metric runs scikit-learn's formula in the same order of operations, so the
+results agree to the last bit, including at the edges of float64: a target whose
+variance is tiny but not zero (``[8.57e-159, 0]`` has a subnormal sum of squares,
+3.7e-317) gives an R² below -1.8e308, which float64 rounds to ``-inf``. That is
+scikit-learn's answer too; we return it without the overflow RuntimeWarning, which
+carries no information beyond the ``-inf`` itself.
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ def _regression_inputs(y_true, y_pred, sample_weight):
     if sample_weight is not None:
         weight = np.asarray(sample_weight, dtype=np.float64).ravel()
         _check_lengths(y_true, weight)
+        # scikit-learn's checks (_check_sample_weight); without them np.average would
+        # raise ZeroDivisionError or return NaN.
+        if not np.isfinite(weight).all():
+            raise ValueError("Input sample_weight contains NaN or infinity.")
+        if not weight.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
     return y_true, y_pred, weight
 
 
@@ -81,7 +94,9 @@ def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average
 
     As scikit-learn (``force_finite=True``): a constant ``y_true`` scores 1.0 when
     predicted exactly and 0.0 otherwise; fewer than two samples give NaN (silently).
-    ``multioutput`` may also be ``"variance_weighted"``.
+    A variance so small that the ratio overflows gives ``-inf`` (silently; scikit-learn
+    gives the same with a RuntimeWarning). ``multioutput`` may also be
+    ``"variance_weighted"``.
     """
     y_true, y_pred, weight = _regression_inputs(y_true, y_pred, sample_weight)
     if len(y_true) < 2:
@@ -92,7 +107,8 @@ def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average
     denominator = (w * (y_true - mean) ** 2).sum(axis=0)
     scores = np.ones(y_true.shape[1])
     valid = (denominator != 0) & (numerator != 0)
-    scores[valid] = 1.0 - numerator[valid] / denominator[valid]
+    with np.errstate(over="ignore"):  # a tiny denominator: the ratio rounds to inf
+        scores[valid] = 1.0 - numerator[valid] / denominator[valid]
     scores[(numerator != 0) & (denominator == 0)] = 0.0
     if isinstance(multioutput, str) and multioutput == "variance_weighted":
         if not np.any(denominator != 0):

@@ -12,12 +12,28 @@ import os
 import pytest
 from alembic import command
 from alembic.config import Config
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, make_url, text
 
 from tests.utils.auth import ApiAuth, AuthActions
 from webapp import ROOT, create_app, security
 from webapp.db import get_engine, normalize_url
 from webapp.models import Base
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE (hypothesis' own CI detection otherwise).
+# "ci" (.ci/run sets it): the same examples on every run, so a red build means the code
+# changed, never the seed. "dev" (local default): random exploration, with failing examples
+# kept in .hypothesis/ (git-ignored) and replayed first on the next run. Neither has a
+# deadline or the too_slow health check: both time the machine, not the code, and a loaded
+# 2-core machine trips them; speed is measured under bench/.
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, **_UNTIMED)
+hypothesis_settings.register_profile("dev", **_UNTIMED)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if hypothesis_settings.get_current_profile_name() == "ci" else "dev")
+)
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 

@@ -1,5 +1,12 @@
 """End-to-end fixtures: the real app served over HTTP on a free port, driven by a real
-Chromium through Playwright (pytest-playwright's ``page``)."""
+Chromium through Playwright (pytest-playwright's ``page``).
+
+The server is Werkzeug's threaded development server with one fix (``ClosingRequestHandler``):
+it closes the app's response when the browser resets the connection. A browser resets
+connections all the time (a click that navigates cancels the favicon or stylesheet request
+still in flight); Werkzeug 3.1 then skips closing the response, and the static file left open
+raises a ResourceWarning when it is collected, failing whichever test runs at that moment.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import shutil
 import threading
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from tests.conftest import make_test_app
 
@@ -51,6 +58,61 @@ def browser_type_launch_args(browser_type_launch_args):
     return args
 
 
+RESPONSE_KEY = "tests.e2e.response"
+
+
+class _CloseOnce:
+    """The app's response body, closed at most once (by Werkzeug or by the handler below)."""
+
+    def __init__(self, body):
+        self.body = body
+        self.closed = False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if hasattr(self.body, "close"):
+                self.body.close()
+
+
+def _keep_response(app):
+    """Wrap ``app`` so that the request's environ holds the response it returned."""
+
+    def wsgi(environ, start_response):
+        environ[RESPONSE_KEY] = body = _CloseOnce(app(environ, start_response))
+        return body
+
+    return wsgi
+
+
+class ClosingRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, closing the response when the client dropped the connection.
+
+    After the body, Werkzeug reads what is left of the request before it closes the response;
+    when the client has reset the connection that read raises ConnectionResetError, the close
+    is skipped, and ``connection_dropped`` is the one place that still sees the request.
+    """
+
+    def connection_dropped(self, error, environ=None) -> None:
+        response = (environ or {}).get(RESPONSE_KEY)
+        if response is not None:
+            response.close()
+
+
+def serve(app) -> tuple[BaseWSGIServer, threading.Thread, str]:
+    """Serve ``app`` on 127.0.0.1:<free port> in a thread; returns the server, the thread
+    and the base URL."""
+    server = make_server(
+        "127.0.0.1", 0, _keep_response(app), threaded=True, request_handler=ClosingRequestHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
 @pytest.fixture
 def live_app(database_url, tmp_path, app_config):
     """The app as served to the browser: CSRF on, as in production."""
@@ -62,10 +124,8 @@ def live_server(live_app):
     """Serve ``live_app`` on 127.0.0.1:<free port>; yields the base URL."""
     from tests.conftest import _empty_tables
 
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    server, thread, base_url = serve(live_app)
+    yield base_url
     server.shutdown()
     thread.join(timeout=5)
     with live_app.app_context():

@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from tests.conftest import alembic_config, make_test_app
-from tests.e2e.conftest import CHROMIUM_CANDIDATES, CHROMIUM_FLAGS
+from tests.e2e.conftest import CHROMIUM_CANDIDATES, CHROMIUM_FLAGS, serve
 
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 USER, PASSWORD = "alice", "first-password-123"
 
 
-def serve(workdir: Path) -> tuple[object, str]:
+def serve_app(workdir: Path) -> tuple[object, str]:
     from alembic import command
 
     url = f"sqlite:///{workdir / 'shots.db'}"
     command.upgrade(alembic_config(url), "head")
     app = make_test_app(url, workdir / "instance", WTF_CSRF_ENABLED=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
+    server, _, base_url = serve(app)
+    return server, base_url
 
 
 def shoot(page, out: Path, name: str, full_page: bool = True) -> None:
@@ -43,7 +40,7 @@ def shoot(page, out: Path, name: str, full_page: bool = True) -> None:
 def run(out: Path, dark: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server, base = serve(Path(tmp))
+        server, base = serve_app(Path(tmp))
         executable = next((p for p in CHROMIUM_CANDIDATES if Path(p).exists()), None)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)

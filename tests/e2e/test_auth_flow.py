@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.layout import assert_no_sideways_scroll
+
 PASSWORD = "first-password-123"
 NEW_PASSWORD = "second-password-456"
 PHONE = {"width": 390, "height": 844}
@@ -27,12 +29,6 @@ def log_in(page: Page, base: str, login: str, password: str) -> None:
     page.get_by_label("Username or email").fill(login)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-
-
-def open_menu_if_folded(page: Page) -> None:
-    toggle = page.get_by_role("button", name="Menu")
-    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
-        toggle.click()
 
 
 def test_sign_up_log_out_log_in_and_change_password(page: Page, live_server: str):
@@ -95,10 +91,6 @@ def test_htmx_request_after_logout_moves_to_the_login_page(page: Page, live_serv
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
-def no_horizontal_overflow(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
 @pytest.mark.parametrize("logged_in", [False, True], ids=["visitor", "user"])
 def test_phone_layout_menu_works_and_nothing_overflows(page: Page, live_server: str, logged_in):
     page.set_viewport_size(PHONE)
@@ -109,7 +101,7 @@ def test_phone_layout_menu_works_and_nothing_overflows(page: Page, live_server: 
         pages = ["/", "/auth/login", "/auth/signup", "/no-such-page"]
     for path in pages:
         page.goto(f"{live_server}{path}")
-        assert no_horizontal_overflow(page), path
+        assert_no_sideways_scroll(page, path)
 
     page.goto(f"{live_server}/")
     toggle = page.get_by_role("button", name="Menu")
@@ -120,7 +112,7 @@ def test_phone_layout_menu_works_and_nothing_overflows(page: Page, live_server: 
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(menu).to_be_visible()
-    assert no_horizontal_overflow(page)
+    assert_no_sideways_scroll(page)
 
     if logged_in:
         expect(page.get_by_test_id("nav-username")).to_be_visible()
@@ -130,7 +122,7 @@ def test_phone_layout_menu_works_and_nothing_overflows(page: Page, live_server: 
         menu.get_by_role("link", name="Log in").click()
         expect(page).to_have_url(f"{live_server}/auth/login")
         expect(page.get_by_label("Username or email")).to_be_visible()
-        assert no_horizontal_overflow(page)
+        assert_no_sideways_scroll(page)
 
 
 def test_keyboard_user_can_skip_to_content(page: Page, live_server: str):

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.layout import assert_no_sideways_scroll
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 from webapp.db import get_session
 from webapp.models import Task, User
@@ -121,9 +122,18 @@ def test_edit_from_two_tabs_shows_conflict(page: Page, live_server, live_app, al
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("button", name="Renamed in tab one")).to_be_visible()
 
-    # The board refreshes every few seconds, but never under an open form.
+    # The board refreshes every few seconds, but never under an open form: wait until a poll
+    # has asked boardCanRefresh() (htmx evaluates the trigger's filter on every tick) and
+    # been told no, rather than sleeping past a tick a loaded machine may not have reached.
     assert second.evaluate("boardCanRefresh()") is False
-    second.wait_for_timeout(5_500)
+    second.evaluate(
+        """() => {
+          const ask = window.boardCanRefresh;
+          window.refreshesDeclined = 0;
+          window.boardCanRefresh = () => ask() || (window.refreshesDeclined++, false);
+        }"""
+    )
+    second.wait_for_function("window.refreshesDeclined > 0")
     expect(second.locator(".task-form input[name=title]")).to_have_value("Renamed in tab two")
     second.get_by_role("button", name="Save").click()
     conflict = second.get_by_test_id("conflict")
@@ -191,5 +201,5 @@ def test_phone_layout_has_no_page_overflow(page: Page, live_server, live_app, al
     page.goto(f"{live_server}/boards")
     page.get_by_role("link", name="Open").first.click()
     expect(page.get_by_test_id("task")).to_have_count(1)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_no_sideways_scroll(page)
     add_task(page, "Added on the phone")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.layout import assert_no_sideways_scroll
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,8 +87,7 @@ def test_load_a_sample_then_delete_it_on_a_phone(page: Page, logged_in: str):
     page.get_by_role("button", name="Load sample data").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("sample_data")
     # The preview scrolls inside its box; the page itself does not scroll sideways.
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"]
+    assert_no_sideways_scroll(page)
     page.get_by_role("link", name="Delete").click()
     page.get_by_role("button", name="Delete data set").click()
     expect(page.get_by_test_id("datasets-empty")).to_be_visible()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.layout import assert_no_sideways_scroll
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,16 +67,6 @@ def expect_real_image(page: Page, selector: str) -> None:
     image.scroll_into_view_if_needed()
     page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=image.element_handle())
     assert image.evaluate("(el) => el.naturalWidth") > 300
-
-
-def assert_no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate(
-        "[...document.querySelectorAll('body *')].filter(e => !e.closest('.table-wrap')"
-        " && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8)"
-        ".map(e => e.tagName + '.' + e.className)"
-    )
-    assert width <= PHONE["width"] + 1, f"the page scrolls sideways ({width}px): {wide}"
 
 
 def test_kmeans_with_live_progress_and_scatter(page: Page, logged_in: str):

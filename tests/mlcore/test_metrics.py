@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn.metrics as skm
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.cluster import KMeans as SkKMeans
@@ -159,24 +159,60 @@ def test_classification_errors(call, message):
 
 
 # ---------------------------------------------------------------------- regression
-@settings(max_examples=60, deadline=None)
-@given(
-    data=st.integers(2, 30).flatmap(
-        lambda n: st.tuples(
-            hnp.arrays(np.float64, n, elements=st.floats(-1e3, 1e3)),
-            hnp.arrays(np.float64, n, elements=st.floats(-1e3, 1e3)),
-        )
+REGRESSION_METRICS = (
+    "r2_score",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "root_mean_squared_error",
+)
+# y_true is drawn at a scale too: hypothesis once found [8.57e-159, 0] by chance, whose sum
+# of squares is subnormal (3.7e-317), so R² overflowed; these scales reach that every run.
+regression_data = st.integers(2, 30).flatmap(
+    lambda n: st.tuples(
+        hnp.arrays(np.float64, n, elements=st.floats(-1e3, 1e3)),
+        hnp.arrays(np.float64, n, elements=st.floats(-1e3, 1e3)),
+        st.sampled_from([1.0, 1e-150, 1e-160, 1e-310]),
+        st.none() | hnp.arrays(np.float64, n, elements=st.floats(0, 10)),
     )
 )
+
+
+def _pair(y_true, y_pred, scale=1.0, weight=None):
+    return np.array(y_true, dtype=float), np.array(y_pred, dtype=float), scale, weight
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=regression_data)
+@example(data=_pair([8.57e-159, 0.0], [1.0, 1.0]))  # subnormal variance: R² is -inf
+@example(data=_pair([1e-155, 0.0], [1.0, 1.0]))  # subnormal variance: R² is -inf
+@example(data=_pair([1e-150, 0.0], [1.0, 1.0]))  # tiny normal variance: R² is -4e300
+@example(data=_pair([5e-324, 0.0], [1.0, 1.0]))  # variance underflows to 0: R² is 0
+@example(data=_pair([1.0, 2.0], [0.0, 0.0], weight=np.array([5e-324, 5e-324])))
+@example(data=_pair([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], weight=np.array([1e-300] * 3)))
 def test_regression_metrics_match_sklearn(data):
-    y_true, y_pred = data
-    for name in (
-        "r2_score",
-        "mean_absolute_error",
-        "mean_squared_error",
-        "root_mean_squared_error",
-    ):
-        _close(getattr(metrics, name)(y_true, y_pred), getattr(skm, name)(y_true, y_pred))
+    y_true, y_pred, scale, weight = data
+    y_true = y_true * scale
+    if weight is not None and not weight.any():
+        for name in REGRESSION_METRICS:
+            for module in (metrics, skm):
+                with pytest.raises(ValueError, match="at least one non-zero"):
+                    getattr(module, name)(y_true, y_pred, sample_weight=weight)
+        return
+    for name in REGRESSION_METRICS:
+        _close(
+            getattr(metrics, name)(y_true, y_pred, sample_weight=weight),
+            _sklearn(getattr(skm, name), y_true, y_pred, sample_weight=weight),
+        )
+
+
+def test_r2_of_a_tiny_variance_is_minus_infinity_without_a_warning():
+    assert metrics.r2_score([8.57e-159, 0.0], [1.0, 1.0]) == -np.inf
+    y_true = np.array([[8.57e-159, 1.0], [0.0, 2.0]])
+    y_pred = np.ones((2, 2))
+    raw = metrics.r2_score(y_true, y_pred, multioutput="raw_values")
+    assert raw[0] == -np.inf and raw[1] == pytest.approx(-1.0)
+    assert metrics.r2_score(y_true, y_pred, multioutput="variance_weighted") == -np.inf
+    _close(raw, _sklearn(skm.r2_score, y_true, y_pred, multioutput="raw_values"))
 
 
 def test_regression_edge_cases_and_multioutput():
@@ -202,6 +238,8 @@ def test_regression_edge_cases_and_multioutput():
         metrics.mean_squared_error([1.0, np.nan], [1.0, 2.0])
     with pytest.raises(ValueError, match="number of output"):
         metrics.mean_squared_error(np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="sample_weight contains NaN"):
+        metrics.mean_absolute_error([1.0, 2.0], [1.0, 2.0], sample_weight=[1.0, np.nan])
 
 
 # ----------------------------------------------------------------------- clustering
