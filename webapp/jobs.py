@@ -16,6 +16,9 @@ Runs are kept honest by a **sweeper**, a daemon thread in every web server and w
 
 Every change is a conditional UPDATE, so any number of sweepers may run side by side.
 
+A job carries the id of the request that queued it (:mod:`webapp.observability`): its log
+lines in the worker have the same ``request_id`` as the web server's.
+
 - In-process (``make run`` needs nothing else): ``JOB_WORKERS`` threads in the web process.
 - RQ: :meth:`RQBackend.submit` enqueues :func:`run_rq_job` on ``RQ_QUEUE``; ``flask worker``
   (or ``rq worker``) processes execute it with the same code.
@@ -24,10 +27,12 @@ Every change is a conditional UPDATE, so any number of sweepers may run side by 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from webapp.db import get_engine, get_session, utcnow
 from webapp.models import Run
+from webapp.observability import current_request_id, request_id_var
 from webapp.services import runs as run_service
 
 log = logging.getLogger(__name__)
@@ -56,18 +62,27 @@ def heartbeat_timeout(app: Flask) -> float:
     return float(app.config["RUN_HEARTBEAT_TIMEOUT"])
 
 
-def execute(app: Flask, run_id: int, worker: str) -> str | None:
-    """The job body, in any worker: train run ``run_id`` with a heartbeat beside it."""
+def execute(app: Flask, run_id: int, worker: str, request_id: str | None = None) -> str | None:
+    """The job body, in any worker: train run ``run_id`` with a heartbeat beside it, logging
+    under the id of the request that queued it."""
+    token = request_id_var.set(request_id)
     stop = threading.Event()
     beat = threading.Thread(
-        target=_heartbeat, args=(app, run_id, stop), name=f"heartbeat-{run_id}", daemon=True
+        target=contextvars.copy_context().run,
+        args=(_heartbeat, app, run_id, stop),
+        name=f"heartbeat-{run_id}",
+        daemon=True,
     )
+    started = time.monotonic()
+    outcome: str | None = "failed"
+    log.info("Run %s: job started on %s", run_id, worker)
     with app.app_context():
         beat.start()
         try:
             from webapp.services import training
 
-            return training.execute_run(session=get_session(), run_id=run_id, worker=worker)
+            outcome = training.execute_run(session=get_session(), run_id=run_id, worker=worker)
+            return outcome
         except Exception:  # the job could not even start: never leave the run queued
             log.exception("The job of run %s crashed", run_id)
             get_session().rollback()
@@ -76,6 +91,13 @@ def execute(app: Flask, run_id: int, worker: str) -> str | None:
         finally:
             stop.set()
             beat.join(timeout=10)
+            log.info(
+                "Run %s: job ended (%s) after %.1f s",
+                run_id,
+                outcome or "not queued any more",
+                time.monotonic() - started,
+            )
+            request_id_var.reset(token)
 
 
 def _heartbeat(app: Flask, run_id: int, stop: threading.Event) -> None:
@@ -113,7 +135,7 @@ class InProcessBackend:
         self._start(run.id)
 
     def _start(self, run_id: int) -> None:
-        future = self._pool.submit(execute, self.app, run_id, self.worker)
+        future = self._pool.submit(execute, self.app, run_id, self.worker, current_request_id())
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(self._done)
@@ -202,6 +224,7 @@ class RQBackend:
         self.queue.enqueue(
             run_rq_job,
             run_id,
+            current_request_id(),
             job_id=self.job_id(run_id),
             job_timeout=int(self.app.config["RUN_TIMEOUT_SECONDS"]),
             result_ttl=3600,
@@ -363,7 +386,7 @@ def set_worker_app(app: Flask) -> None:
     app.config["JOBS_PARENT_PID"] = os.getpid()
 
 
-def run_rq_job(run_id: int) -> str | None:
+def run_rq_job(run_id: int, request_id: str | None = None) -> str | None:
     """What RQ executes. In a forked work-horse, drop the parent's pooled connections
     (sharing a socket across processes corrupts it) without closing them for the parent."""
     app = _rq_app()
@@ -372,4 +395,4 @@ def run_rq_job(run_id: int) -> str | None:
         with app.app_context():
             get_engine().dispose(close=False)
         app.config["JOBS_PARENT_PID"] = os.getpid()
-    return execute(app, run_id, f"rq:{HOST}:{os.getpid()}")
+    return execute(app, run_id, f"rq:{HOST}:{os.getpid()}", request_id)

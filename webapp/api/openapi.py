@@ -158,6 +158,7 @@ def _operation(op: Operation, path_params: list[tuple[str, str]], schemas: _Sche
     ]
     if op.query is not None:
         parameters += _query_parameters(schemas.query_schema(op.query))
+    parameters += op.headers
     responses: dict = {}
     if op.status == 204:
         responses["204"] = {"description": "Done; no content."}

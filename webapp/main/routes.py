@@ -1,16 +1,14 @@
-"""Home page, what every page's layout needs, and the health check."""
+"""Home page and what every page's layout needs (the probes are in ``health.py``)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, jsonify, render_template, request
+from flask import current_app, has_request_context, render_template, request
 from flask_login import current_user
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from webapp.db import get_session
 from webapp.main import bp
 
 # Sections other features add later; a link appears once its page exists.
@@ -55,21 +53,3 @@ def layout_context() -> dict:
 @bp.get("/")
 def index():
     return render_template("main/index.html")
-
-
-@bp.get("/health")
-def health():
-    """200 when the database answers, 503 when it does not."""
-    try:
-        get_session().execute(text("SELECT 1"))
-        database = "ok"
-    except Exception as exc:  # any driver error means "down"; the reason is reported
-        current_app.logger.warning("Health check: database unavailable: %s", exc)
-        database = "unavailable"
-    healthy = database == "ok"
-    body = {
-        "status": "ok" if healthy else "degraded",
-        "version": current_app.config["VERSION"],
-        "database": database,
-    }
-    return jsonify(body), 200 if healthy else 503
