@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import TEST_SECRET, alembic_config, make_test_app
 from tests.ml_helpers import train, upload
+from webapp.db import get_engine
 from webapp.main import health as health_module
 
 
@@ -27,6 +28,22 @@ UNREACHABLE = {
         f"postgresql+psycopg://nobody@127.0.0.1:{_closed_port()}/nothing?connect_timeout=2"
     ),
 }
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Apps on the test database with other settings; their connections closed after."""
+    made = []
+
+    def make(url=None, **overrides):
+        app = make_test_app(url or database_url, tmp_path / f"instance-{len(made)}", **overrides)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            get_engine().dispose()
 
 
 @pytest.fixture(params=UNREACHABLE.values(), ids=UNREACHABLE.keys())
@@ -91,10 +108,8 @@ def test_not_ready_before_any_migration(tmp_path):
     assert response.get_json()["checks"]["migrations"].startswith("not migrated")
 
 
-def test_ready_checks_redis_when_configured(database_url, tmp_path):
-    app = make_test_app(
-        database_url,
-        tmp_path / "instance",
+def test_ready_checks_redis_when_configured(make_app):
+    app = make_app(
         REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0",
         RATELIMIT_STORAGE_URI="memory://",
     )
@@ -103,14 +118,14 @@ def test_ready_checks_redis_when_configured(database_url, tmp_path):
     assert response.get_json()["checks"]["redis"] == "unavailable"
 
 
-def test_ready_with_redis_up(database_url, tmp_path):
+def test_ready_with_redis_up(make_app):
     redis = pytest.importorskip("redis")
     url = "redis://127.0.0.1:6379/13"
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except Exception:
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    app = make_test_app(database_url, tmp_path / "instance", REDIS_URL=url)
+    app = make_app(REDIS_URL=url)
     response = app.test_client().get("/ready")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["checks"]["redis"] == "ok"
@@ -171,11 +186,9 @@ def test_pages_answer_a_503_page_while_the_database_is_down(down_app):
     assert "Temporarily unavailable" in response.get_data(as_text=True)
 
 
-def test_a_logged_in_page_is_503_not_a_log_in_prompt_while_the_database_is_down(
-    database_url, tmp_path
-):
+def test_a_logged_in_page_is_503_not_a_log_in_prompt_while_the_database_is_down(make_app, tmp_path):
     """The session cookie of a working app, then the database goes away."""
-    app = make_test_app(database_url, tmp_path / "up")
+    app = make_app()
     from tests.utils.auth import AuthActions
 
     client = app.test_client()

@@ -13,6 +13,7 @@ from tests.conftest import make_test_app
 from tests.ml_helpers import start, train, upload
 from webapp import jobs
 from webapp.config import ConfigError
+from webapp.db import get_engine
 from webapp.observability import REQUEST_ID_HEADER
 
 
@@ -58,8 +59,24 @@ def test_an_unusable_request_id_is_replaced(client, given):
     assert answered != given and len(answered) == 32
 
 
-def test_json_log_lines_carry_the_request_id(database_url, tmp_path, log_lines):
-    app = make_test_app(database_url, tmp_path / "instance", LOG_FORMAT="json")
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Apps on the test database with other settings; their connections closed after."""
+    made = []
+
+    def make(**overrides):
+        app = make_test_app(database_url, tmp_path / f"instance-{len(made)}", **overrides)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            get_engine().dispose()
+
+
+def test_json_log_lines_carry_the_request_id(make_app, log_lines):
+    app = make_app(LOG_FORMAT="json")
     try:
         lines = log_lines()
         response = app.test_client().get("/health", headers={REQUEST_ID_HEADER: "req-json-1"})
@@ -73,7 +90,7 @@ def test_json_log_lines_carry_the_request_id(database_url, tmp_path, log_lines):
         assert request_line["duration_ms"] >= 0
         assert "time" in request_line and "message" in request_line
     finally:
-        make_test_app(database_url, tmp_path / "text")  # back to text lines for other tests
+        make_app()  # back to text lines for other tests
 
 
 def test_text_log_lines_carry_the_request_id(client, log_lines):
@@ -82,9 +99,9 @@ def test_text_log_lines_carry_the_request_id(client, log_lines):
     assert any("[req-text-1]" in line and "GET /health 200" in line for line in lines())
 
 
-def test_only_one_handler_however_many_apps(database_url, tmp_path):
-    for name in ("a", "b", "c"):
-        make_test_app(database_url, tmp_path / name)
+def test_only_one_handler_however_many_apps(make_app):
+    for _ in range(3):
+        make_app()
     ours = [h for h in logging.getLogger().handlers if getattr(h, "playground", False)]
     assert ours == [_our_handler()]
 
