@@ -45,6 +45,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DATABASE_URL"] = database_url(app.config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis down must not take log-in down with it: limits fall back to this process's
+    # memory until Redis answers again, and a slow Redis costs at most a second.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+    )
     app.config["VERSION"] = __version__
     observability.configure_logging(app.config)
     # Every <int:...> in our URLs is a database id: out of range is a 404 from routing.
