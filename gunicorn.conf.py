@@ -4,15 +4,18 @@ The app comes from ``webapp:create_app()``; its own settings come from the envir
 README's configuration table). These are the server's, also from the environment:
 
 - ``PORT`` (8000) and ``WEB_BIND`` (``0.0.0.0:$PORT``): where to listen.
-- ``WEB_WORKERS`` (2): processes. Each answers one request at a time, so size it to the cores
-  (2-4 per core: requests wait on PostgreSQL part of the time) and scale out with replicas.
-- ``WEB_WORKER_CLASS`` (``sync``) and ``WEB_THREADS`` (1): the worker model, measured on
-  this 2-core machine (README, "Choosing the worker model"): sync workers gave more requests
-  per second and a lower p99 than gthread, whose keep-alive connections can pile onto one
-  worker while the other idles. Sync workers close the connection after each answer, so put
-  a buffering proxy in front (the Kubernetes ingress, a load balancer): slow clients then
-  cost the proxy, not a worker.
+- ``WEB_WORKERS`` (2): processes, each with ``WEB_THREADS`` threads. Size it to the cores
+  (1-2 per core: the threads overlap the waits on PostgreSQL) and scale out with replicas.
+- ``WEB_WORKER_CLASS`` (``gthread``), ``WEB_THREADS`` (4), ``WEB_KEEPALIVE`` (0): the worker
+  model, chosen from measurements (``bench/worker_model.py``; README, "Choosing the worker
+  model"). With keep-alive on, a gthread worker keeps every connection it accepted, and one
+  worker did 85-99% of the work while the other idled (the throughput halving seen in
+  issue 12). With keep-alive off each request is accepted anew, the work splits 50/50, and
+  four threads per worker overlap the waits on PostgreSQL: 1.37x the requests per second
+  of sync workers with a p99 between 0.81x and 1.15x of theirs. A proxy in front (the
+  ingress, a load balancer) keeps the clients' connections alive.
 - ``WEB_TIMEOUT`` (60): seconds before a stuck worker is killed and replaced.
+- ``WEB_GC_FREEZE`` (1): 0 skips ``gc.freeze()`` (for measuring it).
 
 Each worker builds the app itself (no ``preload_app``): the app starts a sweeper thread and
 opens database connections, and neither survives a fork. After the app is built, the
@@ -37,11 +40,11 @@ from pathlib import Path
 _port = os.environ.get("PORT", "8000")
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{_port}")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-worker_class = os.environ.get("WEB_WORKER_CLASS", "sync")
-threads = int(os.environ.get("WEB_THREADS", "1"))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 graceful_timeout = 30
-keepalive = 5  # gthread only; sync workers close each connection
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "0"))  # see above: 0 keeps workers balanced
 wsgi_app = "webapp:create_app()"
 # gunicorn's control socket (for gunicornc) is one path per user: two servers on one host
 # would take it from each other, and nothing here uses it.
@@ -66,7 +69,8 @@ def on_starting(server) -> None:
 
 def post_worker_init(worker) -> None:
     # Everything the app imported and built so far lives as long as the worker.
-    gc.freeze()
+    if os.environ.get("WEB_GC_FREEZE", "1") != "0":
+        gc.freeze()
 
 
 def child_exit(server, worker) -> None:

@@ -110,10 +110,11 @@ def test_the_image_is_multi_stage_unprivileged_and_checks_health():
     assert {"tests", ".git", ".venv"} <= set(ignored)
 
 
-def test_gunicorn_uses_sync_workers_and_freezes_the_heap():
+def test_gunicorn_uses_the_measured_worker_model_and_freezes_the_heap():
     # Read, not executed: executing it would set PROMETHEUS_MULTIPROC_DIR in this process.
     conf = (ROOT / "gunicorn.conf.py").read_text()
-    assert 'worker_class = os.environ.get("WEB_WORKER_CLASS", "sync")' in conf
+    assert 'worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")' in conf
+    assert 'keepalive = int(os.environ.get("WEB_KEEPALIVE", "0"))' in conf  # no pinning
     assert 'wsgi_app = "webapp:create_app()"' in conf
     assert "accesslog = None" in conf  # the app logs requests with their id
     assert re.search(r"def post_worker_init\(worker\).*?gc\.freeze\(\)", conf, flags=re.S)
