@@ -132,7 +132,7 @@ def test_postgres_restart_under_write_load(postgres, figures):
             writer.join(30)
 
         # While it was down: 503s with Retry-After and a JSON error; a 503 page; alive.
-        sample = writers[0].unavailable[0]
+        sample = next(r for w in writers for r in w.unavailable)
         assert sample.headers["Retry-After"].isdigit()
         assert sample.json()["error"]["code"] == "service_unavailable"
         assert page.status_code == 503 and "text/html" in page.headers["Content-Type"]
