@@ -67,7 +67,7 @@ def prepare(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def start(url: str, extra: dict) -> tuple[subprocess.Popen, str]:
+def start(url: str, extra: dict, metrics_dir: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -78,7 +78,7 @@ def start(url: str, extra: dict) -> tuple[subprocess.Popen, str]:
         "WEB_WORKERS": "2",
         "LOG_LEVEL": "WARNING",
         "RUN_SWEEP_SECONDS": "0",
-        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
         **extra,
     }
     env.pop("REDIS_URL", None)
@@ -159,9 +159,10 @@ def gc_pause() -> dict:
         "after = (time.perf_counter() - t) / 5;"
         "print(n, before * 1000, after * 1000)"
     )
-    env = {**os.environ, "DATABASE_URL": "sqlite://", "INSTANCE_PATH": tempfile.mkdtemp()}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env).stdout.split()  # fmt: skip
+    with tempfile.TemporaryDirectory() as instance:
+        env = {**os.environ, "DATABASE_URL": "sqlite://", "INSTANCE_PATH": instance}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env=env).stdout.split()  # fmt: skip
     return {"objects": int(out[0]), "full_gc_ms": float(out[1]), "frozen_gc_ms": float(out[2])}
 
 
@@ -185,7 +186,8 @@ def main() -> None:
     token = None
     for round_ in range(1, args.rounds + 1):
         for name, extra in configs.items():
-            process, base = start(url, extra)
+            metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
+            process, base = start(url, extra, metrics_dir)
             try:
                 token = seed(base) if token is None else token
                 drive(base, token, 2, args.connections)  # warm up
@@ -198,6 +200,7 @@ def main() -> None:
             finally:
                 os.killpg(process.pid, 15)
                 process.wait(30)
+                shutil.rmtree(metrics_dir, ignore_errors=True)
             results[name].append(result)
             print(f"round {round_}  {name:34} {result['rps']:8.0f} req/s  "
                   f"p50 {result['p50']:6.1f} ms  p99 {result['p99']:7.1f} ms  "

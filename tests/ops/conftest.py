@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from tests.e2e.conftest import CHROMIUM_CANDIDATES, CHROMIUM_FLAGS
-from tests.ops.services import PrivatePostgres, postgres_bin
+from tests.ops.services import PrivatePostgres, postgres_bin, remove_temp_dirs
 
 FIGURES: dict[str, dict] = {}
 
@@ -54,6 +54,12 @@ def postgres():
     server = PrivatePostgres()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_temp_dirs():
+    yield
+    remove_temp_dirs()
 
 
 @pytest.fixture(autouse=True)

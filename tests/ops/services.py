@@ -27,6 +27,19 @@ import requests
 from webapp import ROOT
 
 SECRET = "ops-test-secret-key-0123456789-abcdefghijklmnop"
+# Temporary directories of servers and workers, removed at the end of the session.
+TEMP_DIRS: list[str] = []
+
+
+def temp_dir(prefix: str) -> str:
+    path = tempfile.mkdtemp(prefix=f"playground-ops-{prefix}-")
+    TEMP_DIRS.append(path)
+    return path
+
+
+def remove_temp_dirs() -> None:
+    while TEMP_DIRS:
+        shutil.rmtree(TEMP_DIRS.pop(), ignore_errors=True)
 
 
 def free_port() -> int:
@@ -206,7 +219,7 @@ def app_env(database_url: str, redis_url: str | None = None, **extra) -> dict:
         APP_ENV="production",
         SECRET_KEY=SECRET,
         DATABASE_URL=database_url,
-        INSTANCE_PATH=tempfile.mkdtemp(prefix="playground-ops-instance-"),
+        INSTANCE_PATH=temp_dir("instance"),
         LOG_FORMAT="json",
         MPLBACKEND="Agg",
         RUN_SWEEP_SECONDS="1",
@@ -248,6 +261,7 @@ class Process:
     def stop(self) -> None:
         _kill_group(self.process)
         self._log_file.close()
+        self.log.unlink(missing_ok=True)
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace").splitlines()
@@ -259,7 +273,12 @@ class Gunicorn(Process):
 
     def __init__(self, env: dict, workers: int = 2, name: str = "web"):
         self.port = free_port()
-        env = {**env, "WEB_BIND": f"127.0.0.1:{self.port}", "WEB_WORKERS": str(workers)}
+        env = {
+            **env,
+            "WEB_BIND": f"127.0.0.1:{self.port}",
+            "WEB_WORKERS": str(workers),
+            "PROMETHEUS_MULTIPROC_DIR": temp_dir("metrics"),
+        }
         super().__init__(name, [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"], env)
         self.url = f"http://127.0.0.1:{self.port}"
         wait_until(self._healthy, 90, f"gunicorn on port {self.port}", interval=0.2)
