@@ -282,3 +282,13 @@ def test_metrics_still_answer_while_the_database_is_down(down_app):
 
 def test_the_secret_is_not_in_the_metrics(client):
     assert TEST_SECRET not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_log_in_works_while_the_rate_limit_storage_is_down(make_app):
+    """Redis down must not take log-in with it: limits fall back to the process's memory."""
+    closed = f"redis://127.0.0.1:{_closed_port()}/0"
+    app = make_app(REDIS_URL=closed, RATELIMIT_STORAGE_URI=closed)
+    response = app.test_client().post(
+        "/api/v1/auth/login", json={"username": "nobody", "password": "not-a-password"}
+    )
+    assert response.status_code == 401
