@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := webapp
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast test-browser-loaded lint format bench bench-quick migrate seed worker clean
+.PHONY: help run test test-fast test-browser-loaded test-ops deploy-check lint format bench bench-quick migrate seed worker serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,12 +33,15 @@ run: seed ## Set up and serve the app on http://127.0.0.1:5000 (PORT overrides; 
 	@echo "Serving Playground on http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT)
 
+serve: migrate ## Serve as in production: gunicorn with gunicorn.conf.py on $(PORT)
+	PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py
+
 worker: migrate ## Run a background-job worker (needs REDIS_URL; without it jobs run in the web process)
 	$(VENV)/bin/flask worker
 
-test: $(VENV)/.dev ## Install test tools and run the whole suite (unit, integration, end-to-end)
+test: $(VENV)/.dev ## Install test tools and run the whole suite (unit, integration, end-to-end, ops)
 	@$(PY) -m tests.browser_check
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.dev ## The suite without the browser and slow tests
 	$(PY) -m pytest -m "not e2e and not slow"
@@ -45,6 +49,14 @@ test-fast: $(VENV)/.dev ## The suite without the browser and slow tests
 test-browser-loaded: $(VENV)/.dev ## The browser suite RUNS times (default 10) on one busy CPU; pass/fail counts
 	@$(PY) -m tests.browser_check
 	$(PY) -m tests.e2e.loaded --runs $(or $(RUNS),10)
+
+test-ops: $(VENV)/.dev ## Fault and scale-out tests: own PostgreSQL, Redis, gunicorn servers, workers
+	@$(PY) -m tests.browser_check
+	$(PY) -m pytest tests/ops -m ops
+
+deploy-check: $(VENV)/.dev ## Validate the Kubernetes manifests (offline) and compose.yml
+	$(VENV)/bin/kubernetes-validate --strict --quiet $(filter-out %/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
+	SECRET_KEY=deploy-check $(COMPOSE) -f compose.yml config -q
 
 lint: $(VENV)/.dev ## ruff check and format check
 	$(VENV)/bin/ruff check .

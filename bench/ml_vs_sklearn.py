@@ -69,7 +69,7 @@ def measure(name: str, side: str) -> dict:
 
 def _measure_in_subprocess(name: str, side: str) -> dict:
     # S603: our own interpreter and module, with a workload name from our own table.
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, "-m", "bench.ml_vs_sklearn", "--measure", name, side],
         check=True,
         capture_output=True,

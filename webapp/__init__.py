@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 
-from webapp import db, hardening
+from webapp import db, hardening, observability
 from webapp.config import (
     ROOT,
     check_production_secrets,
@@ -49,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config["VERSION"] = __version__
-    logging.basicConfig(level=logging.INFO)
+    observability.configure_logging(app.config)
     # Every <int:...> in our URLs is a database id: out of range is a 404 from routing.
     app.url_map.converters["int"] = IdConverter
 
@@ -59,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     register_error_handlers(app)
+    observability.init_app(app)  # request ids, request log lines and metrics
 
     from webapp import api, auth, boards, cli, datasets, jobs, main, ml
 

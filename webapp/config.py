@@ -221,6 +221,21 @@ SETTINGS: tuple[Setting, ...] = (
         "RUN_TIMEOUT_SECONDS", 3600, "longest a training run may take on RQ (seconds)", parse=_whole
     ),
     Setting(
+        "IDEMPOTENCY_KEY_HOURS",
+        24,
+        "how long (hours) the API remembers an `Idempotency-Key` and replays its answer",
+        parse=_whole,
+    ),
+    Setting("LOG_FORMAT", "text", "`text`, or `json` for one JSON object per log line"),
+    Setting("LOG_LEVEL", "INFO", "the lowest level logged (`DEBUG`, `INFO`, `WARNING`, ...)"),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        None,
+        "a directory shared by the processes of one server, so `/metrics` adds up all "
+        "gunicorn workers (`gunicorn.conf.py` sets it); unset, each process counts alone",
+        parse=_optional,
+    ),
+    Setting(
         "INSTANCE_PATH",
         str(ROOT / "instance"),
         "where the SQLite database and local files live",

@@ -2,6 +2,14 @@
 
 Services raise the ``AppError`` subclasses below (they know nothing of Flask); routes let
 them propagate and the dispatcher turns them into responses.
+
+A database that does not answer (refused or dropped connections, a failover, a full pool)
+is not a bug in the request: the dispatcher answers 503 with ``Retry-After`` instead of 500,
+so clients and load balancers back off and retry. Nothing needs restarting afterwards: the
+session is rolled back, the engine's pool drops dead connections (``pool_pre_ping``) and the
+next request connects again. A 503 does not say the write was not saved (the commit may have
+landed before the connection broke): API clients retry creations safely with an
+``Idempotency-Key`` (:mod:`webapp.api.idempotency`).
 """
 
 from __future__ import annotations
@@ -12,6 +20,12 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+# What a 503 asks clients to wait: PostgreSQL restarts or fails over in seconds.
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "The database is not answering. Please try again in a few seconds."
+# SQLite reports mistakes in the SQL as OperationalError too: those are bugs, not outages.
+_SQL_MISTAKES = ("no such table", "no such column", "syntax error", "has no column")
 
 
 class AppError(Exception):
@@ -75,6 +89,10 @@ class ServiceUnavailable(AppError):
     """Something the request needs (the job queue, the database) is not answering."""
 
     status, code = 503, "service_unavailable"
+
+    def __init__(self, message: str, **kwargs):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
 
 
 class ValidationFailed(AppError):
@@ -145,12 +163,31 @@ def _respond(status: int, message: str, *, code=None, details=None, headers=None
     return response
 
 
+def is_database_outage(exc: BaseException) -> bool:
+    """True when ``exc`` means the database could not be reached or dropped the connection."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return not any(mistake in str(exc.orig).lower() for mistake in _SQL_MISTAKES)
+    return False
+
+
 def _rollback() -> None:
     from flask import g
 
     session = g.get("db_session")
     if session is not None:
-        session.rollback()
+        try:
+            session.rollback()
+        except Exception:  # the connection is gone; the pool discards it
+            log.warning("Rolling back after an error failed", exc_info=True)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -173,10 +210,21 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             limit = f" (the limit is {exc.description})" if exc.description else ""
             message = f"Too many attempts{limit}. Please wait before trying again."
+        if status == 503:
+            headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         return _respond(status, message, headers=headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         _rollback()
+        if is_database_outage(exc):
+            reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+            log.warning("Database unavailable on %s %s: %s", request.method, request.path, reason)
+            return _respond(
+                503,
+                DATABASE_UNAVAILABLE,
+                code="service_unavailable",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return _respond(500, "An unexpected error occurred. It has been logged.")

@@ -16,6 +16,9 @@ Runs are kept honest by a **sweeper**, a daemon thread in every web server and w
 
 Every change is a conditional UPDATE, so any number of sweepers may run side by side.
 
+A job carries the id of the request that queued it (:mod:`webapp.observability`): its log
+lines in the worker have the same ``request_id`` as the web server's.
+
 - In-process (``make run`` needs nothing else): ``JOB_WORKERS`` threads in the web process.
 - RQ: :meth:`RQBackend.submit` enqueues :func:`run_rq_job` on ``RQ_QUEUE``; ``flask worker``
   (or ``rq worker``) processes execute it with the same code.
@@ -24,6 +27,7 @@ Every change is a conditional UPDATE, so any number of sweepers may run side by 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import itertools
 import logging
 import os
@@ -41,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from webapp.db import get_engine, get_session, utcnow
 from webapp.models import Run
+from webapp.observability import current_request_id, request_id_var
 from webapp.services import runs as run_service
 
 log = logging.getLogger(__name__)
@@ -59,18 +64,27 @@ def heartbeat_timeout(app: Flask) -> float:
     return float(app.config["RUN_HEARTBEAT_TIMEOUT"])
 
 
-def execute(app: Flask, run_id: int, worker: str) -> str | None:
-    """The job body, in any worker: train run ``run_id`` with a heartbeat beside it."""
+def execute(app: Flask, run_id: int, worker: str, request_id: str | None = None) -> str | None:
+    """The job body, in any worker: train run ``run_id`` with a heartbeat beside it, logging
+    under the id of the request that queued it."""
+    token = request_id_var.set(request_id)
     stop = threading.Event()
     beat = threading.Thread(
-        target=_heartbeat, args=(app, run_id, stop), name=f"heartbeat-{run_id}", daemon=True
+        target=contextvars.copy_context().run,
+        args=(_heartbeat, app, run_id, stop),
+        name=f"heartbeat-{run_id}",
+        daemon=True,
     )
+    started = time.monotonic()
+    outcome: str | None = "failed"
+    log.info("Run %s: job started on %s", run_id, worker)
     with app.app_context():
         beat.start()
         try:
             from webapp.services import training
 
-            return training.execute_run(session=get_session(), run_id=run_id, worker=worker)
+            outcome = training.execute_run(session=get_session(), run_id=run_id, worker=worker)
+            return outcome
         except Exception:  # the job could not even start: never leave the run queued
             log.exception("The job of run %s crashed", run_id)
             get_session().rollback()
@@ -79,6 +93,13 @@ def execute(app: Flask, run_id: int, worker: str) -> str | None:
         finally:
             stop.set()
             beat.join(timeout=10)
+            log.info(
+                "Run %s: job ended (%s) after %.1f s",
+                run_id,
+                outcome or "not queued any more",
+                time.monotonic() - started,
+            )
+            request_id_var.reset(token)
 
 
 def _heartbeat(app: Flask, run_id: int, stop: threading.Event) -> None:
@@ -165,12 +186,15 @@ class InProcessBackend:
         self._futures: set[Future] = set()
         self._lock = threading.Lock()
         self._fair = FairQueue(per_user)
+        self._request_ids: dict[int, str | None] = {}
 
     def submit(self, run: Run) -> None:
         run.worker = self.worker  # the caller commits; recovery after a restart needs it
         self._start(run.id, run.owner_id)
 
     def _start(self, run_id: int, owner_id: int) -> None:
+        with self._lock:  # the job logs under the id of the request that queued it
+            self._request_ids[run_id] = current_request_id()
         self._fair.put(owner_id, run_id)
         self._spawn()
 
@@ -185,8 +209,10 @@ class InProcessBackend:
         if picked is None:  # every waiting run's user is at its limit: a finishing run resumes
             return None
         owner_id, run_id = picked
+        with self._lock:
+            request_id = self._request_ids.pop(run_id, None)
         try:
-            return execute(self.app, run_id, self.worker)
+            return execute(self.app, run_id, self.worker, request_id)
         finally:
             self._fair.done(owner_id)
             if self._fair.waiting():
@@ -283,6 +309,7 @@ class RQBackend:
         self.queue.enqueue(
             run_rq_job,
             run_id,
+            current_request_id(),
             job_id=self.job_id(run_id),
             job_timeout=int(self.app.config["RUN_TIMEOUT_SECONDS"]),
             result_ttl=3600,
@@ -446,7 +473,7 @@ def set_worker_app(app: Flask) -> None:
     app.config["JOBS_PARENT_PID"] = os.getpid()
 
 
-def run_rq_job(run_id: int) -> str | None:
+def run_rq_job(run_id: int, request_id: str | None = None) -> str | None:
     """What RQ executes. In a forked work-horse, drop the parent's pooled connections
     (sharing a socket across processes corrupts it) without closing them for the parent."""
     app = _rq_app()
@@ -455,4 +482,4 @@ def run_rq_job(run_id: int) -> str | None:
         with app.app_context():
             get_engine().dispose(close=False)
         app.config["JOBS_PARENT_PID"] = os.getpid()
-    return execute(app, run_id, f"rq:{HOST}:{os.getpid()}")
+    return execute(app, run_id, f"rq:{HOST}:{os.getpid()}", request_id)

@@ -38,6 +38,9 @@ ACCESS = {
     # main, docs, static
     "main.index": PUBLIC,
     "main.health": PUBLIC,
+    "main.ready": PUBLIC,
+    "main.metrics": PUBLIC,  # scraped by Prometheus; keep it off the public network (SECURITY.md)
+    "main.favicon": PUBLIC,
     "api_docs.docs": PUBLIC,
     "static": PUBLIC,
     "api.openapi_document": PUBLIC,
@@ -126,12 +129,17 @@ ACCESS = {
     "ml.predict_row": OWNED,
     "ml.predict_csv": OWNED,
     "ml.delete_model": OWNED,
+    "ml.confirm_delete_model": OWNED,
+    "ml.compare_runs": OWNED,
+    "ml.diff_runs": PRIVATE,  # the runs are named in the query; each is looked up as owned
     "api.list_runs": PRIVATE,
     "api.create_run": PRIVATE,
     "api.get_run": OWNED,
     "api.cancel_run": OWNED,
     "api.retry_run": OWNED,
     "api.run_plot": OWNED,
+    "api.compare_runs": PRIVATE,  # the data set is named in the query and looked up as owned
+    "api.diff_runs": PRIVATE,
     "api.list_models": PRIVATE,
     "api.get_model": OWNED,
     "api.delete_model": OWNED,
@@ -259,8 +267,14 @@ class Owner:
 
 
 def url_for_rule(rule: str, ids: dict) -> str:
-    values = {**ids, "sample": "sample_data", "name": "clusters", "filename": "js/app.js"}
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
+    values = {
+        **ids,
+        "sample": "sample_data",
+        "name": "clusters",
+        "fmt": "svg",
+        "filename": "js/app.js",
+    }
+    return re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
 
 
 def body_for(endpoint: str, ids: dict):

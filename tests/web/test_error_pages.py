@@ -124,8 +124,10 @@ class TestDatabaseDown:
         html = assert_error_page(down_client.get("/nope"), 404)
         assert 'href="/auth/login"' in html  # the user cannot be loaded: shown as a visitor
 
-    def test_500_renders_when_a_query_fails(self, down_client):
-        assert_error_page(down_client.get("/test-query"), 500, "Something went wrong")
+    def test_503_renders_when_a_query_cannot_reach_the_database(self, down_client):
+        response = down_client.get("/test-query")
+        assert_error_page(response, 503, "Temporarily unavailable", "The database is not answering")
+        assert response.headers["Retry-After"].isdigit()
 
     def test_private_page_answers_503_not_a_login_redirect(self, down_client):
         response = down_client.get("/auth/account")

@@ -198,6 +198,7 @@ def _operation(op: Operation, path_params: list[tuple[str, str]], schemas: _Sche
         parameters += _query_parameters(schemas.query_schema(op.query))
     if 412 in op.errors:
         parameters.append(IF_MATCH)
+    parameters += op.headers
     responses: dict = {}
     if op.status == 204:
         responses["204"] = {"description": "Done; no content."}

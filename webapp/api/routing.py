@@ -40,6 +40,7 @@ class Operation:
     extra_responses: dict = field(default_factory=dict)
     request_content: dict | None = None  # raw OpenAPI requestBody content (e.g. multipart)
     extra_schemas: tuple = ()  # models that request_content refers to by $ref
+    headers: list[dict] = field(default_factory=list)  # OpenAPI header parameters
 
 
 OPERATIONS: list[Operation] = []
@@ -199,7 +200,12 @@ def api_operation(
     ``body_parser`` replaces the JSON body parsing (e.g. to accept form fields too).
     ``errors`` lists the error statuses the operation may answer besides the common ones.
     """
+    from webapp.api import idempotency
     from webapp.api.deps import authenticate_request
+
+    # Authenticated POSTs take an Idempotency-Key (409 while the first is running, 422 if
+    # reused for another request).
+    idempotent = auth and method.upper() == "POST"
 
     def decorator(view):
         endpoint = view.__name__
@@ -213,7 +219,7 @@ def api_operation(
                 kwargs["body"] = (body_parser or parse_json_body)(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
-            return to_json_response(view(**kwargs), status)
+            return idempotency.once(lambda: to_json_response(view(**kwargs), status))
 
         trimmed = rule.rstrip("/") or "/"
         bp.add_url_rule(trimmed, endpoint, wrapper, methods=[method], strict_slashes=False)
@@ -234,10 +240,11 @@ def api_operation(
                 response=response,
                 status=status,
                 auth=auth,
-                errors=list(errors),
+                errors=list(errors) + ([409, 422] if idempotent else []),
                 extra_responses=extra_responses or {},
                 request_content=request_content,
                 extra_schemas=tuple(extra_schemas),
+                headers=[idempotency.OPENAPI_PARAMETER] if idempotent else [],
             )
         )
         return wrapper

@@ -1,12 +1,10 @@
-"""Home page, what every page's layout needs, and the health check."""
+"""Home page and what every page's layout needs (the probes are in ``health.py``)."""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, jsonify, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
-from webapp.db import get_session
 from webapp.main import bp
 
 # The sections of the navigation: (label, endpoint, needs a logged-in user).
@@ -38,24 +36,6 @@ def layout_context() -> dict:
 @bp.get("/")
 def index():
     return render_template("main/index.html")
-
-
-@bp.get("/health")
-def health():
-    """200 when the database answers, 503 when it does not."""
-    try:
-        get_session().execute(text("SELECT 1"))
-        database = "ok"
-    except Exception as exc:  # any driver error means "down"; the reason is reported
-        current_app.logger.warning("Health check: database unavailable: %s", exc)
-        database = "unavailable"
-    healthy = database == "ok"
-    body = {
-        "status": "ok" if healthy else "degraded",
-        "version": current_app.config["VERSION"],
-        "database": database,
-    }
-    return jsonify(body), 200 if healthy else 503
 
 
 @bp.get("/favicon.ico")
