@@ -12,6 +12,7 @@ from tests.utils.auth import DEFAULT_PASSWORD, create_user
 from webapp.db import get_session
 from webapp.models import Task, User
 from webapp.services import tasks as task_service
+from webapp.services.board_inputs import TaskCreate
 
 PHONE = {"width": 390, "height": 844}
 
@@ -44,7 +45,8 @@ def make_task(live_app, **fields) -> int:
     with live_app.app_context():
         session = get_session()
         user = session.query(User).filter_by(username="alice").one()
-        return task_service.create_task(session=session, user=user, **fields).id
+        task_in = TaskCreate(**fields)
+        return task_service.create_task(session=session, user=user, task_in=task_in).id
 
 
 def test_board_drag_and_drop_survives_reload_and_filters(page: Page, live_server, live_app, alice):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from webapp.db import get_session
 from webapp.models import Board, Task
+from webapp.models.board import LABEL_MAX, PRIORITIES, STATUSES, TITLE_MAX
 from webapp.services import tasks as task_service
+from webapp.services.board_inputs import TaskCreate
 
 HTMX = {"HX-Request": "true"}
 
@@ -227,10 +230,8 @@ def test_filters_and_replace_url(client, app, board_id):
     with app.app_context():
         session = get_session()
         user = session.get(Board, board_id).owner
-        task_service.create_task(
-            session=session, user=user, board_id=board_id, title="hot", priority="urgent",
-            labels=["Ops"],
-        )  # fmt: skip
+        task_in = TaskCreate(board_id=board_id, title="hot", priority="urgent", labels=["Ops"])
+        task_service.create_task(session=session, user=user, task_in=task_in)
     response = client.get(f"/boards/{board_id}/columns?priority=urgent", headers=HTMX)
     assert "hot" in response.text and "plain" not in response.text
     assert response.headers["HX-Replace-Url"] == f"/boards/{board_id}?priority=urgent"
@@ -282,7 +283,8 @@ def mallorys(app, auth, alice):
 
         session = get_session()
         mallory = session.scalar(select(User).where(User.username == "mallory"))
-        task = task_service.create_task(session=session, user=mallory, title="secret")
+        task_in = TaskCreate(title="secret")
+        task = task_service.create_task(session=session, user=mallory, task_in=task_in)
         return task.board_id, task.id
 
 
@@ -302,3 +304,62 @@ def test_own_board_with_other_users_task_is_not_found(client, mallorys, board_id
     _, task = mallorys
     url = route.format(b=board_id, t=task)
     assert client.open(url, method=method, data=FORM, headers=HTMX).status_code == 404
+
+
+# -- one source for templates, values and validation ---------------------------------------
+
+
+def test_no_page_is_rendered_from_a_string():
+    """Partials are templates of their own (contact-app's way), never template strings."""
+    webapp = Path(__file__).resolve().parents[2] / "webapp"
+    users = [p for p in webapp.rglob("*.py") if "render_template_string" in p.read_text()]
+    assert users == []
+
+
+def test_partials_render_alone_for_htmx(client, app, board_id):
+    add(client, board_id, "alone")
+    (task_id,) = task_ids(app, board_id)
+    card = client.get(f"/boards/{board_id}/tasks/{task_id}", headers=HTMX)
+    assert card.text.lstrip().startswith('<li class="task') and "alone" in card.text
+    board_card = client.get(f"/boards/{board_id}/card", headers=HTMX).text
+    assert board_card.lstrip().startswith("<article") and "1 pending" in board_card
+    columns = client.get(f"/boards/{board_id}/columns", headers=HTMX).text
+    assert columns.lstrip().startswith('<div id="board-columns"') and "<html" not in columns
+
+
+def test_values_in_pages_come_from_the_model(client, board_id):
+    page = client.get(f"/boards/{board_id}").text
+    filter_options = re.findall(r'<option value="(\w+)"', page.split('id="filter-priority"')[1])
+    assert filter_options == list(reversed(PRIORITIES))  # most urgent first
+    for status in STATUSES:
+        assert f'data-testid="column-{status}"' in page
+    assert f'maxlength="{TITLE_MAX}"' in page and f'maxlength="{LABEL_MAX}"' in page
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (",".join(f"l{i}" for i in range(11)), "Up to 10 labels"),
+        ("x" * 31, "each 1 to 30 characters"),
+    ],
+)
+def test_edit_with_bad_labels_says_the_rule(client, app, board_id, labels, message):
+    add(client, board_id, "draft")
+    (task_id,) = task_ids(app, board_id)
+    data = {"title": "ok", "priority": "low", "status": "pending", "version": "1"}
+    response = client.post(
+        f"/boards/{board_id}/tasks/{task_id}", data={**data, "labels": labels}, headers=HTMX
+    )
+    assert response.status_code == 422
+    assert 'id="labels-error"' in response.text and message in response.text
+    with app.app_context():
+        assert get_session().get(Task, task_id).labels == []
+
+
+def test_nul_in_a_title_is_a_form_error(client, app, board_id):
+    response = client.post(
+        f"/boards/{board_id}/tasks", data={"title": "a\x00b", "status": "pending"}, headers=HTMX
+    )
+    assert response.status_code == 422
+    assert "must not contain NUL characters" in response.text
+    assert task_ids(app, board_id) == []

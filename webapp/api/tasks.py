@@ -4,6 +4,7 @@ updates: every task response carries ``ETag: W/"<id>-<version>"``, and a write s
 
 The tag is weak because sibling tasks shift position without a new version (see
 ``services.tasks``); ``If-Match`` compares the tag values (weak comparison) on purpose.
+Werkzeug parses the header (``request.if_match``) and writes the tag (``set_etag``).
 """
 
 from __future__ import annotations
@@ -55,25 +56,23 @@ def api_operation(rule, method, **kwargs):
     return _api_operation(bp, rule, method, tags=["tasks"], **kwargs)
 
 
-def etag(task: Task) -> str:
-    return f'W/"{task.id}-{task.version}"'
+def tag(task: Task) -> str:
+    return f"{task.id}-{task.version}"
 
 
 def _respond(task: Task, status: int = 200):
     response = jsonify(TaskPublic.model_validate(task).model_dump(mode="json"))
     response.status_code = status
-    response.headers["ETag"] = etag(task)
+    response.set_etag(tag(task), weak=True)
     return response
 
 
 def _if_match(task: Task) -> int | None:
     """The version the write must start from: None without ``If-Match`` (unconditional),
     else the current version if one of the tags matches it, else 412."""
-    header = request.headers.get("If-Match")
-    if header is None:
+    if "If-Match" not in request.headers:
         return None
-    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    if "*" in tags or f"{task.id}-{task.version}" in tags:
+    if request.if_match.star_tag or request.if_match.contains_weak(tag(task)):
         # The ORM still checks the version on UPDATE, so a writer that slips in between
         # this check and our commit makes us answer 412 too.
         return task.version
@@ -81,7 +80,7 @@ def _if_match(task: Task) -> int | None:
 
 
 def _conflict(exc: task_service.VersionConflict) -> task_service.VersionConflict:
-    exc.headers["ETag"] = etag(exc.task)
+    exc.headers["ETag"] = f'W/"{tag(exc.task)}"'
     return exc
 
 
@@ -104,9 +103,7 @@ def _write(func, task: Task, **kwargs):
 def create_task(body: TaskCreate):
     """Create a task; `{"title": "Learn Flask"}` alone is enough. An unknown `board_id`
     answers 422."""
-    task = task_service.create_task(
-        session=get_session(), user=current_api_user(), **body.model_dump()
-    )
+    task = task_service.create_task(session=get_session(), user=current_api_user(), task_in=body)
     return _respond(task, 201)
 
 
@@ -155,10 +152,10 @@ def get_task(task_id: int):
 )
 def replace_task(task_id: int, body: TaskReplace):
     task = owned(Task, task_id)
-    fields = body.model_dump()
-    if fields["board_id"] is None:
-        del fields["board_id"]
-    return _respond(_write(task_service.update_task, task, user=current_api_user(), **fields))
+    changes = body.as_update()
+    return _respond(
+        _write(task_service.update_task, task, user=current_api_user(), changes=changes)
+    )
 
 
 @api_operation(
@@ -173,8 +170,7 @@ def replace_task(task_id: int, body: TaskReplace):
 )
 def update_task(task_id: int, body: TaskUpdate):
     task = owned(Task, task_id)
-    fields = body.model_dump(include=body.model_fields_set)
-    return _respond(_write(task_service.update_task, task, user=current_api_user(), **fields))
+    return _respond(_write(task_service.update_task, task, user=current_api_user(), changes=body))
 
 
 @api_operation(
@@ -206,6 +202,4 @@ def delete_task(task_id: int):
 )
 def move_task(task_id: int, body: TaskMove):
     task = owned(Task, task_id)
-    return _respond(
-        _write(task_service.move_task, task, status=body.status, position=body.position)
-    )
+    return _respond(_write(task_service.move_task, task, move=body))

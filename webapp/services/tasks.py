@@ -25,14 +25,12 @@ from webapp.errors import Conflict, NotFound, PreconditionFailed, ValidationFail
 from webapp.models import Board, Task, TaskLabel, User
 from webapp.models.board import PRIORITIES, STATUSES
 from webapp.services import boards as board_service
+from webapp.services.board_inputs import TaskCreate, TaskMove, TaskUpdate
 from webapp.services.ownership import get_owned
 
-TITLE_MAX = 200
-DESCRIPTION_MAX = 10_000
-LABEL_MAX = 30
-LABELS_MAX = 10
 DUE_SOON_DAYS = 2
-PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(reversed(PRIORITIES))}
+# The one list of sort orders; the API's ``sort`` parameter is a Literal of it.
 SORTS = (
     "position",
     "-position",
@@ -43,7 +41,6 @@ SORTS = (
     "priority",
     "-priority",
 )
-FIELDS = ("title", "description", "priority", "status", "due_date", "labels", "board_id")
 
 
 class VersionConflict(PreconditionFailed):
@@ -64,83 +61,7 @@ def today() -> date:
     return utcnow().date()
 
 
-# -- validation ----------------------------------------------------------------------------
-
-
-def split_labels(text: str) -> list[str]:
-    """Labels typed in one box, separated by commas."""
-    return [part for part in (text or "").split(",") if part.strip()]
-
-
-def _clean_labels(labels, errors: list) -> list[str]:
-    if isinstance(labels, str):
-        labels = split_labels(labels)
-    clean, seen = [], set()
-    for raw in labels or []:
-        label = " ".join(str(raw).split())
-        if not label:
-            continue
-        if len(label) > LABEL_MAX or "," in label:
-            errors.append(
-                field_error(
-                    "labels", f"Each label must be 1 to {LABEL_MAX} characters, without commas."
-                )
-            )
-            return clean
-        if label.lower() not in seen:  # "Bug" and "bug" are one label
-            seen.add(label.lower())
-            clean.append(label)
-    if len(clean) > LABELS_MAX:
-        errors.append(field_error("labels", f"A task can have at most {LABELS_MAX} labels."))
-    return clean
-
-
-def _clean(fields: dict) -> dict:
-    """Validate the given task fields; return them normalised or raise ValidationFailed."""
-    errors, clean = [], {}
-    for name in ("title", "description", "labels"):
-        value = fields.get(name)
-        texts = [value] if isinstance(value, str) else list(value or [])
-        if any("\x00" in str(text) for text in texts):
-            # PostgreSQL cannot store NUL characters; no real text contains them.
-            errors.append(field_error(name, "Text must not contain NUL characters."))
-            fields = {k: v for k, v in fields.items() if k != name}
-    if "title" in fields:
-        title = " ".join((fields["title"] or "").split())
-        if not 1 <= len(title) <= TITLE_MAX:
-            errors.append(field_error("title", f"Title must be 1 to {TITLE_MAX} characters long."))
-        clean["title"] = title
-    if "description" in fields:
-        description = (fields["description"] or "").strip()
-        if len(description) > DESCRIPTION_MAX:
-            errors.append(
-                field_error(
-                    "description", f"Description must be at most {DESCRIPTION_MAX} characters."
-                )
-            )
-        clean["description"] = description
-    for name, allowed in (("priority", PRIORITIES), ("status", STATUSES)):
-        if name in fields:
-            if fields[name] not in allowed:
-                errors.append(
-                    field_error(name, f"{name.capitalize()} must be one of: {', '.join(allowed)}.")
-                )
-            clean[name] = fields[name]
-    if "due_date" in fields:
-        due = fields["due_date"]
-        if isinstance(due, str):
-            try:
-                due = date.fromisoformat(due) if due.strip() else None
-            except ValueError:
-                errors.append(field_error("due_date", "Due date must be a date like 2026-12-31."))
-        elif isinstance(due, datetime) or not (due is None or isinstance(due, date)):
-            errors.append(field_error("due_date", "Due date must be a date like 2026-12-31."))
-        clean["due_date"] = due
-    if "labels" in fields:
-        clean["labels"] = _clean_labels(fields["labels"], errors)
-    if errors:
-        raise ValidationFailed("Some fields are not valid.", details=errors)
-    return clean
+# -- boards --------------------------------------------------------------------------------
 
 
 def _board_ref(session: Session, user: User, board_id: int | None) -> Board:
@@ -334,32 +255,12 @@ def _set_labels(task: Task, labels: list[str]) -> None:
 
 
 def create_task(
-    *,
-    session: Session,
-    user: User,
-    title: str,
-    board_id: int | None = None,
-    description: str = "",
-    priority: str = "medium",
-    status: str = "pending",
-    due_date: date | None = None,
-    labels: Iterable[str] | str = (),
-    position: int | None = None,
+    *, session: Session, user: User, task_in: TaskCreate, position: int | None = None
 ) -> Task:
-    """Create a task on ``board_id`` (default: the user's default board), at ``position``
-    in its column (default and past the end: last)."""
-    clean = _clean(
-        {
-            "title": title,
-            "description": description,
-            "priority": priority,
-            "status": status,
-            "due_date": due_date,
-            "labels": labels,
-        }
-    )
-    board = _board_ref(session, user, board_id)
-    return _insert(session, user, board, clean, position)
+    """Create a task on ``task_in.board_id`` (default: the user's default board), at
+    ``position`` in its column (default and past the end: last)."""
+    board = _board_ref(session, user, task_in.board_id)
+    return _insert(session, user, board, task_in.model_dump(exclude={"board_id"}), position)
 
 
 def _insert(session: Session, user: User, board: Board, clean: dict, position, **extra) -> Task:
@@ -382,17 +283,21 @@ def _insert(session: Session, user: User, board: Board, clean: dict, position, *
 
 
 def update_task(
-    *, session: Session, user: User, task: Task, expected_version: int | None = None, **changes
+    *,
+    session: Session,
+    user: User,
+    task: Task,
+    changes: TaskUpdate,
+    expected_version: int | None = None,
 ) -> Task:
-    """Change any of ``FIELDS``; a new status or board puts the task last in its new column."""
-    unknown = set(changes) - set(FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown task fields: {', '.join(sorted(unknown))}")
+    """Change the fields given in ``changes``; a new status or board puts the task last in
+    its new column."""
     _check_version(task, expected_version)
-    clean = _clean({k: v for k, v in changes.items() if k != "board_id"})
+    clean = changes.changes()
+    new_board = clean.pop("board_id", None)
     board_id = task.board_id
-    if changes.get("board_id") is not None:
-        board_id = _board_ref(session, user, changes["board_id"]).id
+    if new_board is not None:
+        board_id = _board_ref(session, user, new_board).id
     labels = clean.pop("labels", None)
     changed = any(getattr(task, key) != value for key, value in clean.items())
     changed = changed or (labels is not None and labels != task.labels)
@@ -429,27 +334,17 @@ def move_task(
     *,
     session: Session,
     task: Task,
-    status: str | None = None,
-    position: int | None = None,
+    move: TaskMove,
     before_id: int | None = None,
     expected_version: int | None = None,
 ) -> Task:
-    """Put the task at ``position`` of the ``status`` column of its board (default: last;
-    past the end appends), or just above task ``before_id`` when that is in the column
-    (drag and drop on a filtered board knows its neighbour, not the position). Both
-    columns are renumbered."""
+    """Put the task at ``move.position`` of the ``move.status`` column of its board
+    (default: last; past the end appends), or just above task ``before_id`` when that is
+    in the column (drag and drop on a filtered board knows its neighbour, not the
+    position). Both columns are renumbered."""
     _check_version(task, expected_version)
-    status = task.status if status is None else status
-    if status not in STATUSES:
-        raise ValidationFailed(
-            "Some fields are not valid.",
-            details=[field_error("status", f"Status must be one of: {', '.join(STATUSES)}.")],
-        )
-    if position is not None and position < 0:
-        raise ValidationFailed(
-            "Some fields are not valid.",
-            details=[field_error("position", "Position must be 0 or more.")],
-        )
+    status = task.status if move.status is None else move.status
+    position = move.position
     _lock_board(session, task.board_id)
     old_column = _column_ids(session, task.board_id, task.status, exclude=task.id)
     new_column = (
@@ -527,7 +422,7 @@ def restore_task(*, session: Session, user: User, saved: dict) -> Task:
     )
     if already is not None:
         return already
-    clean = _clean({key: saved[key] for key in FIELDS if key != "board_id"})
+    clean = TaskCreate.model_validate(saved).model_dump(exclude={"board_id"})
     extra = {"created_at": created_at}
     if saved["completed_at"]:
         extra["completed_at"] = datetime.fromisoformat(saved["completed_at"])
