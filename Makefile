@@ -7,7 +7,7 @@ PORT ?= 5000
 export FLASK_APP := webapp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench bench-quick migrate seed worker clean
+.PHONY: help run test test-fast lint format bench bench-quick bench-web bench-load migrate seed worker clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,12 @@ bench: $(VENV)/.dev ## mlcore against scikit-learn, side by side (several minute
 
 bench-quick: $(VENV)/.dev ## The benchmark on small shapes
 	$(PY) -m bench.ml_vs_sklearn --quick
+
+bench-web: $(VENV)/.dev ## The web server against bare Flask with wrk (DATABASE_URL: a PostgreSQL database of its own; BENCH_ARGS=--quick for a smoke run)
+	$(PY) -m bench.web $(BENCH_ARGS)
+
+bench-load: $(VENV)/.dev ## 50 users at once for 2 minutes with locust (DATABASE_URL as for bench-web; BENCH_ARGS=--quick)
+	$(PY) -m bench.load $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv, caches and the local database
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

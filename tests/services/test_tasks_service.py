@@ -34,12 +34,12 @@ def ctx(app):
 
 
 def positions(session, board_id, status):
-    rows = session.execute(
-        select(Task.title, Task.position)
-        .where(Task.board_id == board_id, Task.status == status)
-        .order_by(Task.position)
-    ).all()
-    return [(title, position) for title, position in rows]
+    """``[(title, position)]`` of a column, as clients see it."""
+    tasks, _ = task_service.list_tasks(
+        session=session, user=session.get(Board, board_id).owner, board_id=board_id,
+        statuses=[status],
+    )  # fmt: skip
+    return [(task.title, task.position) for task in tasks]
 
 
 def titles(session, board_id, status):
@@ -51,8 +51,10 @@ def titles(session, board_id, status):
 
 
 def create(session, user, position=None, **fields):
+    """The new task as an ORM object (the service answers with its view)."""
     task_in = parse(TaskCreate, fields)
-    return task_service.create_task(session=session, user=user, task_in=task_in, position=position)
+    shown = task_service.create_task(session=session, user=user, task_in=task_in, position=position)
+    return session.get(Task, shown.id)
 
 
 def update(session, user, task, expected_version=None, **changes):
@@ -174,12 +176,14 @@ def test_versions_and_conflicts(ctx):
     assert session.get(Task, a.id).title == "a2"
 
 
-def test_siblings_keep_their_version_when_renumbered(ctx):
+def test_a_move_writes_only_the_moved_task(ctx):
     session, user = ctx
     a, b = make(session, user, "a", "b")
+    rank = a.rank
     move(session, b, position=0)
     session.expire_all()
-    assert (session.get(Task, a.id).position, session.get(Task, a.id).version) == (1, 1)
+    shown = task_service.view(session=session, task_id=a.id)
+    assert (shown.position, shown.version, session.get(Task, a.id).rank) == (1, 1, rank)
     assert session.get(Task, b.id).version == 2
 
 

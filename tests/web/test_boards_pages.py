@@ -44,7 +44,7 @@ def task_ids(app, board_id, status="pending"):
             get_session().scalars(
                 select(Task.id)
                 .where(Task.board_id == board_id, Task.status == status)
-                .order_by(Task.position)
+                .order_by(Task.rank, Task.id)
             )
         )
 

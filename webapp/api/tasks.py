@@ -9,7 +9,7 @@ Werkzeug parses the header (``request.if_match``) and writes the tag (``set_etag
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, request
 
 from webapp.api import bp
 from webapp.api.deps import current_api_user
@@ -29,6 +29,7 @@ from webapp.services import tasks as task_service
 from webapp.web import owned
 
 REF = "#/components/schemas/{}"
+JSON = "application/json"
 ETAG_HEADER = {
     "ETag": {
         "description": 'The task\'s version tag, `W/"<id>-<version>"`; send it back as '
@@ -56,14 +57,13 @@ def api_operation(rule, method, **kwargs):
     return _api_operation(bp, rule, method, tags=["tasks"], **kwargs)
 
 
-def tag(task: Task) -> str:
+def tag(task) -> str:
     return f"{task.id}-{task.version}"
 
 
-def _respond(task: Task, status: int = 200):
-    response = jsonify(TaskPublic.model_validate(task).model_dump(mode="json"))
-    response.status_code = status
-    response.set_etag(tag(task), weak=True)
+def _respond(shown: task_service.TaskView, status: int = 200):
+    response = Response(TaskPublic.model_validate(shown).model_dump_json(), status, mimetype=JSON)
+    response.set_etag(tag(shown), weak=True)
     return response
 
 
@@ -126,7 +126,8 @@ def list_tasks(query: TaskQuery):
         limit=query.limit,
         offset=query.offset,
     )
-    return TaskPage.of(tasks, total=total, query=query)
+    page = TaskPage.of(tasks, total=total, query=query)
+    return Response(page.model_dump_json(), mimetype=JSON)
 
 
 @api_operation(
@@ -137,7 +138,8 @@ def list_tasks(query: TaskQuery):
     extra_responses=_with_etag(200, "The task."),
 )
 def get_task(task_id: int):
-    return _respond(owned(Task, task_id))
+    task = owned(Task, task_id)
+    return _respond(task_service.view(session=get_session(), task_id=task.id))
 
 
 @api_operation(
@@ -196,8 +198,8 @@ def delete_task(task_id: int):
     extra_responses=_with_etag(200, "The task at its new place."),
     description=(
         "Put the task at `position` (0-based) of the `status` column of its board; a "
-        "position past the end appends, no position means last. Both columns are "
-        "renumbered 0..n-1 in one transaction." + IF_MATCH_NOTE
+        "position past the end appends, no position means last. Only this task is "
+        "written; the others keep their order and their positions stay 0..n-1." + IF_MATCH_NOTE
     ),
 )
 def move_task(task_id: int, body: TaskMove):

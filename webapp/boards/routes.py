@@ -119,23 +119,17 @@ def _board_url(board, filters: dict) -> str:
 
 
 def _board_context(board, **extra) -> dict:
-    session, user = get_session(), _user()
     filters = _filters()
-    columns = task_service.board_columns(
-        session=session, user=user, board=board, **_service_filters(filters)
+    shown = task_service.board_columns(
+        session=get_session(), user=_user(), board=board, **_service_filters(filters)
     )
-    all_tasks, _ = task_service.list_tasks(session=session, user=user, board_id=board.id)
-    labels = sorted({label for task in all_tasks for label in task.labels}, key=str.lower)
     context = {
+        **shown,  # columns, totals, labels, fingerprint
         "board": board,
         "board_url": url_for("boards.show", board_id=board.id),
-        "columns": columns,
-        "totals": board_service.task_counts(session=session, board_ids=[board.id])[board.id],
         "filters": filters,
         "filtered": any(filters.values()),
-        "labels": labels,
         "today": task_service.today(),
-        "fingerprint": board_service.fingerprint(session=session, board=board),
         "add_errors": {},
         "add_values": {},
     }
@@ -310,10 +304,11 @@ def add_task(board_id: int):
 def task_card(board_id: int, task_id: int):
     board = owned(Board, board_id)
     task = _task(board, task_id)
-    totals = board_service.task_counts(session=get_session(), board_ids=[board.id])[board.id]
+    session = get_session()
+    totals = board_service.task_counts(session=session, board_ids=[board.id])[board.id]
     return _partial(
         "task_card",
-        task=task,
+        task=task_service.view(session=session, task_id=task.id),
         board_url=url_for("boards.show", board_id=board.id),
         today=task_service.today(),
         column_size=totals[task.status],
@@ -425,7 +420,8 @@ def move_task(board_id: int, task_id: int):
         position = None  # last in the next column
     elif direction in ("up", "down"):
         status = task.status
-        position = max(0, task.position + (-1 if direction == "up" else 1))
+        here = task_service.view(session=get_session(), task_id=task.id).position
+        position = max(0, here + (-1 if direction == "up" else 1))
     before = request.values.get("before_id", type=int)
     move = TaskMove(status=status, position=position)
     task_service.move_task(session=get_session(), task=task, move=move, before_id=before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -63,8 +64,9 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         CheckConstraint(_in("status", STATUSES), name="status"),
-        # A column of the board is (board_id, status) ordered by position.
-        Index("ix_tasks_board_id_status_position", "board_id", "status", "position"),
+        # A column of the board is (board_id, status) ordered by (rank, id); with the id in
+        # the index, neighbours and positions are index-only lookups.
+        Index("ix_tasks_board_id_status_rank", "board_id", "status", "rank", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,8 +77,9 @@ class Task(Base):
     priority: Mapped[str] = mapped_column(String(10), default="medium")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
-    # Dense 0..n-1 within the (board, status) column; kept so by services.tasks.
-    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The order within the (board, status) column: gapped, so a move changes one row (see
+    # services.tasks); clients see the dense position computed from it.
+    rank: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -92,7 +95,6 @@ class Task(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="TaskLabel.position",
-        lazy="selectin",
     )
 
     __mapper_args__ = {"version_id_col": version}

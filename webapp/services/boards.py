@@ -91,16 +91,22 @@ def default_board(*, session: Session, user: User) -> Board:
 
 
 def fingerprint(*, session: Session, board: Board) -> str:
-    """A short digest of everything a board page shows, so a poll can answer "unchanged"
-    cheaply. Positions are included because renumbering does not bump versions."""
-    rows = session.execute(
-        select(Task.id, Task.version, Task.status, Task.position)
-        .where(Task.board_id == board.id)
-        .order_by(Task.id)
-    ).all()
+    """A short digest of what a board page shows, so a poll can answer "unchanged" cheaply:
+    every task write changes the count of tasks, the latest ``updated_at`` or the sum of
+    versions (a move bumps the moved task's version; the others do not move)."""
+    count, latest, versions = session.execute(
+        select(func.count(Task.id), func.max(Task.updated_at), func.sum(Task.version)).where(
+            Task.board_id == board.id
+        )
+    ).one()
+    return digest(board, count, latest, versions or 0)
+
+
+def digest(board: Board, count: int, latest, versions: int) -> str:
+    """:func:`fingerprint` from its parts (a page that has the rows computes them itself)."""
     # The date is part of it: "overdue" and "due soon" marks change at midnight.
-    head = f"{utcnow().date()}|{board.name}|{board.updated_at.isoformat()}|"
-    digest = hashlib.sha256(head.encode())
-    for row in rows:
-        digest.update(f"{row.id}:{row.version}:{row.status}:{row.position};".encode())
-    return digest.hexdigest()[:16]
+    stamp = latest.isoformat() if latest else ""
+    head = (
+        f"{utcnow().date()}|{board.name}|{board.updated_at.isoformat()}|{count}|{stamp}|{versions}"
+    )
+    return hashlib.sha256(head.encode()).hexdigest()[:16]
