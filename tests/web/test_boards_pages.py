@@ -105,11 +105,14 @@ def test_board_page_has_three_columns_and_empty_states(client, board_id):
     assert "css/boards.css" in page and "js/boards.js" in page
 
 
-def test_add_task_goes_on_top(client, app, board_id):
-    add(client, board_id, "first")
-    response = add(client, board_id, "second")
-    assert response.text.index("second") < response.text.index("first")
-    assert len(task_ids(app, board_id)) == 2
+def test_added_tasks_keep_the_order_they_were_typed_in(client, app, board_id):
+    for title in ("first", "second", "third", "fourth"):
+        response = add(client, board_id, title)
+    text = response.text
+    assert text.index("first") < text.index("second") < text.index("third") < text.index("fourth")
+    assert len(task_ids(app, board_id)) == 4
+    # The field keeps the focus for the next task (boards.js reads data-focus).
+    assert 'data-focus="add-title-pending"' in text
 
 
 @pytest.mark.parametrize("title", ["", "   ", "x" * 201])
@@ -176,7 +179,7 @@ def test_edit_stale_version_shows_conflict(client, app, board_id):
 
 
 def test_move_buttons(client, app, board_id):
-    for title in ("c", "b", "a"):  # added on top: a, b, c
+    for title in ("a", "b", "c"):
         add(client, board_id, title)
     a, b, c = task_ids(app, board_id)
     url = f"/boards/{board_id}/tasks/{{}}/move"
@@ -192,7 +195,7 @@ def test_move_buttons(client, app, board_id):
 
 
 def test_drag_and_drop_move(client, app, board_id):
-    for title in ("c", "b", "a"):
+    for title in ("a", "b", "c"):
         add(client, board_id, title)
     a, b, c = task_ids(app, board_id)
     url = f"/boards/{board_id}/tasks/{{}}/move"
@@ -205,7 +208,7 @@ def test_drag_and_drop_move(client, app, board_id):
 
 
 def test_delete_and_undo(client, app, board_id):
-    for title in ("c", "b", "a"):
+    for title in ("a", "b", "c"):
         add(client, board_id, title)
     a, b, c = task_ids(app, board_id)
     response = client.post(f"/boards/{board_id}/tasks/{b}/delete", headers=HTMX)
@@ -263,6 +266,7 @@ BOARD_ROUTES = [
     ("POST", "/boards/{b}/delete"),
     ("POST", "/boards/{b}/tasks"),
     ("POST", "/boards/{b}/tasks/restore"),
+    ("POST", "/boards/{b}/intro"),
 ]
 TASK_ROUTES = [
     ("GET", "/boards/{b}/tasks/{t}"),
@@ -270,6 +274,8 @@ TASK_ROUTES = [
     ("POST", "/boards/{b}/tasks/{t}"),
     ("POST", "/boards/{b}/tasks/{t}/move"),
     ("POST", "/boards/{b}/tasks/{t}/delete"),
+    ("GET", "/boards/{b}/tasks/{t}/quick"),
+    ("POST", "/boards/{b}/tasks/{t}/quick"),
 ]
 FORM = {"title": "mine", "name": "mine", "status": "pending", "priority": "low", "version": "1"}
 
@@ -363,3 +369,86 @@ def test_nul_in_a_title_is_a_form_error(client, app, board_id):
     assert response.status_code == 422
     assert "must not contain NUL characters" in response.text
     assert task_ids(app, board_id) == []
+
+
+# -- quick like Trello: bottom of the column, quick controls, one-click done, help ---------
+
+
+def test_quick_controls_save_one_field_each(client, app, board_id):
+    add(client, board_id, "tweak me")
+    (task_id,) = task_ids(app, board_id)
+    url = f"/boards/{board_id}/tasks/{task_id}/quick"
+    opened = client.get(url, headers=HTMX).text
+    for control in ("quick-priority", "quick-due", "quick-labels"):
+        assert f'id="{control}-{task_id}"' in opened
+    assert 'aria-label="Close quick edit"' in opened
+    card = client.post(url, data={"priority": "urgent"}, headers=HTMX)
+    assert card.status_code == 200 and "prio-badge prio-urgent" in card.text
+    assert "quick-priority" in card.text  # the controls stay open
+    client.post(url, data={"due_date": "2026-12-31"}, headers=HTMX)
+    client.post(url, data={"labels": "home, Errand,home"}, headers=HTMX)
+    with app.app_context():
+        task = get_session().get(Task, task_id)
+        assert (task.priority, str(task.due_date), task.labels) == (
+            "urgent", "2026-12-31", ["home", "Errand"]
+        )  # fmt: skip
+        assert task.title == "tweak me" and task.version == 4
+    client.post(url, data={"due_date": ""}, headers=HTMX)
+    with app.app_context():
+        assert get_session().get(Task, task_id).due_date is None
+
+
+@pytest.mark.parametrize(
+    ("data", "field"), [({"due_date": "31/12/2026"}, "due"), ({"labels": "x" * 31}, "labels")]
+)
+def test_quick_controls_refuse_bad_values_in_place(client, app, board_id, data, field):
+    add(client, board_id, "keep")
+    (task_id,) = task_ids(app, board_id)
+    response = client.post(f"/boards/{board_id}/tasks/{task_id}/quick", data=data, headers=HTMX)
+    assert response.status_code == 422
+    assert f'id="quick-{field}-error-{task_id}"' in response.text
+    with app.app_context():
+        task = get_session().get(Task, task_id)
+        assert (task.due_date, task.labels, task.version) == (None, [], 1)
+
+
+def test_done_is_one_click_to_the_end_of_completed(client, app, board_id):
+    add(client, board_id, "earlier")
+    client.post(
+        f"/boards/{board_id}/tasks/{task_ids(app, board_id)[0]}/move",
+        data={"status": "completed"},
+        headers=HTMX,
+    )
+    add(client, board_id, "finish me")
+    (task_id,) = task_ids(app, board_id)
+    page = client.get(f"/boards/{board_id}/columns", headers=HTMX).text
+    card = page.split(f'id="task-{task_id}"')[1].split("</li>")[0]
+    assert 'aria-label="Done"' in card and '{"status": "completed"}' in card
+    response = client.post(
+        f"/boards/{board_id}/tasks/{task_id}/move", data={"status": "completed"}, headers=HTMX
+    )
+    assert f'data-focus="task-{task_id}"' in response.text
+    assert task_ids(app, board_id, "completed")[-1] == task_id
+    done_card = response.text.split(f'id="task-{task_id}"')[1].split("</li>")[0]
+    assert 'aria-label="Done"' not in done_card
+
+
+def test_first_visit_explains_the_board_until_dismissed(client, board_id):
+    page = client.get(f"/boards/{board_id}").text
+    assert "How this board works" in page and "Got it" in page
+    dismissed = client.post(f"/boards/{board_id}/intro", headers=HTMX)
+    assert dismissed.status_code == 200 and dismissed.text == ""
+    assert "boards_intro=seen" in dismissed.headers["Set-Cookie"]
+    assert "How this board works" not in client.get(f"/boards/{board_id}").text
+    plain = client.post(f"/boards/{board_id}/intro")
+    assert plain.status_code == 302 and plain.headers["Location"] == f"/boards/{board_id}"
+
+
+def test_board_lists_its_shortcuts_and_phone_column_tabs(client, board_id):
+    page = client.get(f"/boards/{board_id}").text
+    assert "Keyboard shortcuts" in page
+    for key in ("n", "/", "j", "d", "q", "?"):
+        assert f"<kbd>{key}</kbd>" in page
+    assert 'aria-label="Columns"' in page and "Swipe sideways" in page
+    for status in STATUSES:
+        assert f'href="#column-{status}"' in page and f'id="column-{status}"' in page

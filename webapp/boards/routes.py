@@ -40,7 +40,7 @@ from webapp.services.board_inputs import (
     parse,
     split_labels,
 )
-from webapp.web import apply_service_errors, is_htmx, owned
+from webapp.web import apply_service_errors, field_messages, is_htmx, owned
 
 UNDO_SECONDS = 60  # the toast hides sooner; this bounds how old an undo token may be
 TASK_FIELDS = ("title", "description", "priority", "status", "due_date", "labels")
@@ -252,10 +252,29 @@ def delete(board_id: int):
 # -- the board page ------------------------------------------------------------------------
 
 
+INTRO_COOKIE = "boards_intro"
+
+
 @bp.get("/<int:board_id>")
 def show(board_id: int):
     board = owned(Board, board_id)
-    return render_template("boards/board.html", **_board_context(board))
+    # Every account gets a board, so the empty state is rarely seen: the first visit
+    # explains the board instead, until "Got it" (remembered by this browser).
+    intro = request.cookies.get(INTRO_COOKIE) != "seen"
+    return render_template("boards/board.html", **_board_context(board), show_intro=intro)
+
+
+@bp.post("/<int:board_id>/intro")
+def dismiss_intro(board_id: int):
+    board = owned(Board, board_id)
+    if is_htmx():
+        response = Response("", status=200)  # the panel swaps itself out
+    else:
+        response = redirect(url_for("boards.show", board_id=board.id))
+    response.set_cookie(
+        INTRO_COOKIE, "seen", max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+    )
+    return response
 
 
 @bp.get("/<int:board_id>/columns")
@@ -278,17 +297,16 @@ def add_task(board_id: int):
     status = form.status.data if form.status.data in STATUSES else "pending"
     if form.validate():
         try:
-            # Added at the top of the column, where the form is.
+            # At the end of the column, where the form is: tasks typed one after another
+            # keep their order, and the field keeps the focus for the next one.
             task_in = parse(
                 TaskCreate, {"board_id": board.id, "title": form.title.data, "status": status}
             )
-            task_service.create_task(
-                session=get_session(), user=_user(), task_in=task_in, position=0
-            )
+            task_service.create_task(session=get_session(), user=_user(), task_in=task_in)
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         else:
-            return _done(board)
+            return _done(board, focus=f"add-title-{status}")
     if not is_htmx():
         flash("The task was not added: " + _first_error(form), "error")
         return redirect(_board_url(board, _filters()))
@@ -303,16 +321,57 @@ def add_task(board_id: int):
 @bp.get("/<int:board_id>/tasks/<int:task_id>")
 def task_card(board_id: int, task_id: int):
     board = owned(Board, board_id)
-    task = _task(board, task_id)
+    return _card(board, _task(board, task_id))
+
+
+def _card(board, task, status: int = 200, **extra) -> Response:
+    """One task card alone (``quick=True``: with its quick controls open)."""
     session = get_session()
     totals = board_service.task_counts(session=session, board_ids=[board.id])[board.id]
     return _partial(
         "task_card",
+        status=status,
         task=task_service.view(session=session, task_id=task.id),
         board_url=url_for("boards.show", board_id=board.id),
         today=task_service.today(),
         column_size=totals[task.status],
+        **extra,
     )
+
+
+@bp.get("/<int:board_id>/tasks/<int:task_id>/quick")
+def quick_controls(board_id: int, task_id: int):
+    """The card with its priority, due date and labels controls open."""
+    board = owned(Board, board_id)
+    return _card(board, _task(board, task_id), quick=True)
+
+
+QUICK_FIELDS = ("priority", "due_date", "labels")
+
+
+@bp.post("/<int:board_id>/tasks/<int:task_id>/quick")
+def quick_save(board_id: int, task_id: int):
+    """Save the quick controls that were sent (htmx sends the one that changed). Only
+    those fields are written, so no version check: nothing else of the task is replaced."""
+    board = owned(Board, board_id)
+    task = _task(board, task_id)
+    changes = {name: request.form[name] for name in QUICK_FIELDS if name in request.form}
+    if "due_date" in changes:
+        changes["due_date"] = changes["due_date"].strip() or None
+    if "labels" in changes:
+        changes["labels"] = split_labels(changes["labels"])
+    try:
+        task_service.update_task(
+            session=get_session(), user=_user(), task=task, changes=parse(TaskUpdate, changes)
+        )
+    except ValidationFailed as exc:
+        if not is_htmx():
+            flash("The task was not saved: " + exc.details[0]["message"], "error")
+            return redirect(_board_url(board, _filters()))
+        return _card(board, task, 422, quick=True, quick_errors=field_messages(exc))
+    if not is_htmx():
+        return redirect(_board_url(board, _filters()))
+    return _card(board, task, quick=True)
 
 
 @bp.get("/<int:board_id>/tasks/<int:task_id>/edit")
