@@ -320,7 +320,7 @@ def test_openapi_documents_tasks(client):
 
 def test_schema_values_come_from_the_model(client):
     from webapp.models.board import PRIORITIES, STATUSES
-    from webapp.services.tasks import SORTS
+    from webapp.services.task_views import SORTS
 
     schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     create = schemas["TaskCreate"]["properties"]

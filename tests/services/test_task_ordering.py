@@ -18,6 +18,7 @@ from tests.conftest import alembic_config
 from tests.utils.auth import create_user
 from webapp.db import get_engine, get_session
 from webapp.models import Board, Task, User
+from webapp.services import task_views
 from webapp.services import tasks as task_service
 from webapp.services.board_inputs import TaskCreate, TaskMove, TaskUpdate
 
@@ -64,7 +65,7 @@ def bulk(session, user, board_id, count, status="pending"):
 
 
 def column(session, user, board_id, status="pending"):
-    tasks, _ = task_service.list_tasks(
+    tasks, _ = task_views.list_tasks(
         session=session, user=user, board_id=board_id, statuses=[status]
     )
     assert [t.position for t in tasks] == list(range(len(tasks)))  # dense, as clients see
@@ -180,12 +181,12 @@ def test_a_list_and_a_board_page_are_one_statement_each(ctx):
     session, user, board_id = ctx
     bulk(session, user, board_id, 30)
     with statements(session) as seen:
-        tasks, total = task_service.list_tasks(session=session, user=user, limit=20)
+        tasks, total = task_views.list_tasks(session=session, user=user, limit=20)
     assert len(seen) == 1 and (len(tasks), total) == (20, 31)
     assert tasks[0].position == 0 and tasks[19].position == 19
     board = session.get(Board, board_id)
     with statements(session) as seen:
-        shown = task_service.board_columns(session=session, user=user, board=board)
+        shown = task_views.board_columns(session=session, user=user, board=board)
     assert len(seen) == 1 and shown["totals"]["pending"] == 31
 
 

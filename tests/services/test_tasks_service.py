@@ -12,6 +12,7 @@ from webapp.db import get_session
 from webapp.errors import NotFound, ValidationFailed
 from webapp.models import Board, Task, TaskLabel, User
 from webapp.services import boards as board_service
+from webapp.services import task_views
 from webapp.services import tasks as task_service
 from webapp.services import users as user_service
 from webapp.services.board_inputs import (
@@ -35,7 +36,7 @@ def ctx(app):
 
 def positions(session, board_id, status):
     """``[(title, position)]`` of a column, as clients see it."""
-    tasks, _ = task_service.list_tasks(
+    tasks, _ = task_views.list_tasks(
         session=session, user=session.get(Board, board_id).owner, board_id=board_id,
         statuses=[status],
     )  # fmt: skip
@@ -182,7 +183,7 @@ def test_a_move_writes_only_the_moved_task(ctx):
     rank = a.rank
     move(session, b, position=0)
     session.expire_all()
-    shown = task_service.view(session=session, task_id=a.id)
+    shown = task_views.view(session=session, task_id=a.id)
     assert (shown.position, shown.version, session.get(Task, a.id).rank) == (1, 1, rank)
     assert session.get(Task, b.id).version == 2
 
@@ -272,14 +273,14 @@ def test_labels_are_cleaned(ctx):
 
 def test_list_filters_and_sorts(ctx):
     session, user = ctx
-    today = task_service.today()
+    today = task_views.today()
     make(session, user, "late", due_date=today - timedelta(days=1), priority="low", labels=["Work"])
     make(session, user, "done late", due_date=today - timedelta(days=3), status="completed")
     make(session, user, "soon", due_date=today + timedelta(days=1), priority="urgent")
     make(session, user, "100% sure", description="has a_percent", priority="high")
 
     def names(**filters):
-        tasks, total = task_service.list_tasks(session=session, user=user, **filters)
+        tasks, total = task_views.list_tasks(session=session, user=user, **filters)
         assert total == len(tasks)
         return [t.title for t in tasks]
 
@@ -294,7 +295,7 @@ def test_list_filters_and_sorts(ctx):
     assert names(sort="-due_date")[-1] == "100% sure"  # no due date: last either way
     assert names(due_before=today, due_after=today - timedelta(days=1)) == ["late"]
     assert names(statuses=["completed"]) == ["done late"]
-    page, total = task_service.list_tasks(session=session, user=user, limit=2, offset=1)
+    page, total = task_views.list_tasks(session=session, user=user, limit=2, offset=1)
     assert (len(page), total) == (2, 4)
 
 
@@ -303,7 +304,7 @@ def test_list_other_users_board_is_unknown(app, ctx):
     mallory = session.get(User, create_user(app, "mallory"))
     theirs = board_service.default_board(session=session, user=mallory)
     with pytest.raises(ValidationFailed):
-        task_service.list_tasks(session=session, user=user, board_id=theirs.id)
+        task_views.list_tasks(session=session, user=user, board_id=theirs.id)
 
 
 def test_fingerprint_changes_with_the_board(ctx):
@@ -325,4 +326,4 @@ def test_board_validation(ctx):
         new_board(session, user, "x" * 101)
     board = new_board(session, user, "  Two   words ")
     assert board.name == "Two words"
-    assert isinstance(task_service.today(), date)
+    assert isinstance(task_views.today(), date)

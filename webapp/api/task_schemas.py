@@ -24,7 +24,7 @@ from webapp.services.board_inputs import (  # noqa: F401  (the API's request mod
     TaskReplace,
     TaskUpdate,
 )
-from webapp.services.tasks import SORTS
+from webapp.services.task_views import SORTS
 
 Sort = Literal[SORTS]
 

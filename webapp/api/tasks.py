@@ -25,6 +25,7 @@ from webapp.api.task_schemas import (
 )
 from webapp.db import get_session
 from webapp.models import Task
+from webapp.services import task_views
 from webapp.services import tasks as task_service
 from webapp.web import owned
 
@@ -61,7 +62,7 @@ def tag(task) -> str:
     return f"{task.id}-{task.version}"
 
 
-def _respond(shown: task_service.TaskView, status: int = 200):
+def _respond(shown: task_views.TaskView, status: int = 200):
     response = Response(TaskPublic.model_validate(shown).model_dump_json(), status, mimetype=JSON)
     response.set_etag(tag(shown), weak=True)
     return response
@@ -111,7 +112,7 @@ def create_task(body: TaskCreate):
 def list_tasks(query: TaskQuery):
     """The caller's tasks matching all given filters. `limit` is 1 to 200 (default 50);
     a larger value answers 422 rather than being cut silently."""
-    tasks, total = task_service.list_tasks(
+    tasks, total = task_views.list_tasks(
         session=get_session(),
         user=current_api_user(),
         board_id=query.board_id,
@@ -139,7 +140,7 @@ def list_tasks(query: TaskQuery):
 )
 def get_task(task_id: int):
     task = owned(Task, task_id)
-    return _respond(task_service.view(session=get_session(), task_id=task.id))
+    return _respond(task_views.view(session=get_session(), task_id=task.id))
 
 
 @api_operation(

@@ -30,6 +30,7 @@ from webapp.errors import BadRequest, NotFound, ValidationFailed
 from webapp.models import Board, Task
 from webapp.models.board import LABEL_MAX, PRIORITIES, STATUS_LABELS, STATUSES, TITLE_MAX
 from webapp.services import boards as board_service
+from webapp.services import task_views
 from webapp.services import tasks as task_service
 from webapp.services.board_inputs import (
     BoardCreate,
@@ -64,7 +65,7 @@ def _values() -> dict:
         "PRIORITIES": PRIORITIES,
         "STATUS_LABELS": STATUS_LABELS,
         "STATUS_BADGES": {"pending": "", "in_progress": "badge-info", "completed": "badge-success"},
-        "DUE_SOON_DAYS": task_service.DUE_SOON_DAYS,
+        "DUE_SOON_DAYS": task_views.DUE_SOON_DAYS,
         "TITLE_MAX": TITLE_MAX,
         "LABEL_MAX": LABEL_MAX,
     }
@@ -120,7 +121,7 @@ def _board_url(board, filters: dict) -> str:
 
 def _board_context(board, **extra) -> dict:
     filters = _filters()
-    shown = task_service.board_columns(
+    shown = task_views.board_columns(
         session=get_session(), user=_user(), board=board, **_service_filters(filters)
     )
     context = {
@@ -129,7 +130,7 @@ def _board_context(board, **extra) -> dict:
         "board_url": url_for("boards.show", board_id=board.id),
         "filters": filters,
         "filtered": any(filters.values()),
-        "today": task_service.today(),
+        "today": task_views.today(),
         "add_errors": {},
         "add_values": {},
     }
@@ -331,9 +332,9 @@ def _card(board, task, status: int = 200, **extra) -> Response:
     return _partial(
         "task_card",
         status=status,
-        task=task_service.view(session=session, task_id=task.id),
+        task=task_views.view(session=session, task_id=task.id),
         board_url=url_for("boards.show", board_id=board.id),
-        today=task_service.today(),
+        today=task_views.today(),
         column_size=totals[task.status],
         **extra,
     )
@@ -479,7 +480,7 @@ def move_task(board_id: int, task_id: int):
         position = None  # last in the next column
     elif direction in ("up", "down"):
         status = task.status
-        here = task_service.view(session=get_session(), task_id=task.id).position
+        here = task_views.view(session=get_session(), task_id=task.id).position
         position = max(0, here + (-1 if direction == "up" else 1))
     before = request.values.get("before_id", type=int)
     move = TaskMove(status=status, position=position)
