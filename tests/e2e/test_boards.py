@@ -262,6 +262,7 @@ def test_typed_tasks_keep_their_order(seen: Page, live_server, live_app, alice):
         seen.keyboard.press("Enter")
         expect(column(seen, "pending").get_by_test_id("task")).to_have_count(count)
         expect(field).to_be_focused()
+        settled(seen)  # the new form is wired up 20 ms after the swap; a person is slower
     titles = column(seen, "pending").locator(".task-title")
     expect(titles).to_have_text(["Plan", "Build", "Test", "Ship"])
     seen.shot("typed-in-order")
