@@ -8,7 +8,7 @@ export FLASK_APP := webapp
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast test-browser-loaded test-ops deploy-check lint format bench bench-quick migrate seed worker serve clean
+.PHONY: help run test test-fast test-browser-loaded test-ops deploy-check lint format bench bench-quick bench-web bench-load migrate seed worker serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ bench: $(VENV)/.dev ## mlcore against scikit-learn, side by side (several minute
 
 bench-quick: $(VENV)/.dev ## The benchmark on small shapes
 	$(PY) -m bench.ml_vs_sklearn --quick
+
+bench-web: $(VENV)/.dev ## The web server against bare Flask with wrk (DATABASE_URL: a PostgreSQL database of its own; BENCH_ARGS=--quick for a smoke run)
+	$(PY) -m bench.web $(BENCH_ARGS)
+
+bench-load: $(VENV)/.dev ## 50 users at once for 2 minutes with locust (DATABASE_URL as for bench-web; BENCH_ARGS=--quick)
+	$(PY) -m bench.load $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv, caches and the local database
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

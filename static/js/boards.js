@@ -1,6 +1,7 @@
-/* Board page: drag and drop between and within columns, focus after keyboard moves, the
- * undo toast, label chips as filters, and when the periodic refresh may run. Every action
- * also works through buttons and forms (htmx); this only adds what those cannot do. */
+/* Board page: drag and drop between and within columns, focus after keyboard moves and
+ * adds, the undo toast, label chips as filters, when the periodic refresh may run, the
+ * column tabs on phones and the keyboard shortcuts. Every action also works through
+ * buttons and forms (htmx); this only adds what those cannot do. */
 (function () {
   "use strict";
 
@@ -16,7 +17,9 @@
   window.boardCanRefresh = function () {
     if (document.hidden || dragged) return false;
     var columns = columnsEl();
-    if (!columns || columns.querySelector(".task-editing, .htmx-request")) return false;
+    if (!columns || columns.querySelector(".task-editing, .task-quick-form, .htmx-request")) {
+      return false;
+    }
     var typing = Array.prototype.some.call(
       columns.querySelectorAll(".add-task input[name=title]"),
       function (input) {
@@ -122,6 +125,7 @@
     }
     if (el && el.classList.contains("task")) el = el.querySelector(".task-title");
     if (el) el.focus();
+    if (el && el.classList.contains("input")) el.scrollIntoView({ block: "nearest" });
   }
 
   function autohideToasts() {
@@ -173,6 +177,80 @@
     if (form) {
       var cancel = form.querySelector(".task-cancel");
       if (cancel) cancel.click();
+    }
+  });
+
+  /* ---- phones: the column tabs scroll the row sideways, not the page down ---- */
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest && event.target.closest(".column-tab");
+    if (!tab) return;
+    var column = document.getElementById("column-" + tab.dataset.column);
+    if (!column) return;
+    event.preventDefault();
+    column.scrollIntoView({ behavior: "smooth", block: "nearest", inline: "start" });
+  });
+
+  /* ---- keyboard shortcuts (listed on the page under "Keyboard shortcuts") ---- */
+
+  function typing(target) {
+    return target.closest && target.closest("input, textarea, select, [contenteditable]");
+  }
+
+  function focusTask(step) {
+    var titles = Array.prototype.slice.call(document.querySelectorAll(".task .task-title"));
+    if (!titles.length) return;
+    var current = document.activeElement && document.activeElement.closest(".task");
+    var index = current ? titles.indexOf(current.querySelector(".task-title")) : -1;
+    var next = titles[Math.max(0, Math.min(titles.length - 1, index + step))];
+    if (index === -1) next = titles[0];
+    next.focus();
+  }
+
+  var TASK_KEYS = {
+    d: ".task-done",
+    q: ".task-quick",
+    "Shift+ArrowLeft": "[id^=left-]",
+    "Shift+ArrowRight": "[id^=right-]",
+    "Shift+ArrowUp": "[id^=up-]",
+    "Shift+ArrowDown": "[id^=down-]",
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target)) return;
+    var key = (event.shiftKey && event.key.indexOf("Arrow") === 0 ? "Shift+" : "") + event.key;
+    var task = event.target.closest && event.target.closest(".task:not(.task-editing)");
+    if (task && TASK_KEYS[key]) {
+      var button = task.querySelector(TASK_KEYS[key]);
+      if (button && !button.disabled) {
+        event.preventDefault();
+        button.click();
+      }
+      return;
+    }
+    if (key === "n") {
+      var add = document.getElementById("add-title-pending");
+      if (add) {
+        event.preventDefault();
+        add.focus();
+      }
+    } else if (key === "/") {
+      var search = document.getElementById("filter-q");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+      }
+    } else if (key === "j" || key === "k") {
+      event.preventDefault();
+      focusTask(key === "j" ? 1 : -1);
+    } else if (key === "?") {
+      var help = document.getElementById("board-shortcuts");
+      if (help) {
+        event.preventDefault();
+        help.open = !help.open;
+        if (help.open) help.querySelector("summary").focus();
+      }
     }
   });
 })();

@@ -69,6 +69,7 @@ def test_pagination_limits_are_refused(client, user_headers, query):
 
 
 def test_pagination(client, user_headers):
+    client.get(BOARDS, headers=user_headers)  # the default board, made on first need
     for i in range(3):
         client.post(BOARDS, json={"name": f"b{i}"}, headers=user_headers)
     body = client.get(f"{BOARDS}?limit=2&offset=1", headers=user_headers).get_json()

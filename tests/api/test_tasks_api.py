@@ -316,3 +316,24 @@ def test_openapi_documents_tasks(client):
     assert {"board_id", "status", "priority", "label", "q", "due_before", "due_after"} <= names
     assert {"overdue", "sort", "limit", "offset"} <= names
     assert {"/api/v1/boards", "/api/v1/boards/{board_id}"} <= set(paths)
+
+
+def test_schema_values_come_from_the_model(client):
+    from webapp.models.board import PRIORITIES, STATUSES
+    from webapp.services.task_views import SORTS
+
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    create = schemas["TaskCreate"]["properties"]
+    assert create["priority"]["enum"] == list(PRIORITIES)
+    assert create["status"]["enum"] == list(STATUSES)
+    parameters = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/tasks"]["get"]
+    sort = next(p for p in parameters["parameters"] if p["name"] == "sort")
+    assert sort["schema"]["enum"] == list(SORTS)
+
+
+@pytest.mark.parametrize("header", ["", '"garbage"', 'W/"0-1"'])
+def test_if_match_that_names_no_tag_of_the_task_is_412(client, user_headers, new_task, header):
+    task = new_task()
+    headers = {**user_headers, "If-Match": header}
+    response = client.patch(f"{TASKS}/{task['id']}", json={"title": "x"}, headers=headers)
+    assert response.status_code == 412 and response.headers["ETag"] == f'W/"{task["id"]}-1"'

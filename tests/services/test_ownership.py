@@ -12,6 +12,7 @@ from webapp.db import MAX_ID, get_session
 from webapp.errors import NotFound
 from webapp.models import Board, Dataset, ModelVersion, Run, Task, User
 from webapp.services import datasets, runs, tasks, training
+from webapp.services.board_inputs import TaskCreate
 from webapp.services.ownership import get_owned
 
 
@@ -26,7 +27,8 @@ def owned_objects(app):
             session.scalar(select(User).where(User.username == name))
             for name in ("alice", "mallory")
         )
-        task = tasks.create_task(session=session, user=alice, title="Write the report")
+        task_in = TaskCreate(title="Write the report")
+        task = tasks.create_task(session=session, user=alice, task_in=task_in)
         dataset = datasets.create_dataset(
             session=session,
             user=alice,

@@ -12,8 +12,17 @@ from webapp.db import get_session
 from webapp.errors import NotFound, ValidationFailed
 from webapp.models import Board, Task, TaskLabel, User
 from webapp.services import boards as board_service
+from webapp.services import task_views
 from webapp.services import tasks as task_service
 from webapp.services import users as user_service
+from webapp.services.board_inputs import (
+    BoardCreate,
+    TaskCreate,
+    TaskMove,
+    TaskUpdate,
+    parse,
+    split_labels,
+)
 
 
 @pytest.fixture
@@ -26,24 +35,58 @@ def ctx(app):
 
 
 def positions(session, board_id, status):
-    rows = session.execute(
-        select(Task.title, Task.position)
-        .where(Task.board_id == board_id, Task.status == status)
-        .order_by(Task.position)
-    ).all()
-    return [(title, position) for title, position in rows]
+    """``[(title, position)]`` of a column, as clients see it."""
+    tasks, _ = task_views.list_tasks(
+        session=session, user=session.get(Board, board_id).owner, board_id=board_id,
+        statuses=[status],
+    )  # fmt: skip
+    return [(task.title, task.position) for task in tasks]
 
 
 def titles(session, board_id, status):
     return [title for title, _ in positions(session, board_id, status)]
 
 
+# The services take validated input models; these build them as the routes do (``parse``
+# answers ValidationFailed with the fields, as the services did before).
+
+
+def create(session, user, position=None, **fields):
+    """The new task as an ORM object (the service answers with its view)."""
+    task_in = parse(TaskCreate, fields)
+    shown = task_service.create_task(session=session, user=user, task_in=task_in, position=position)
+    return session.get(Task, shown.id)
+
+
+def update(session, user, task, expected_version=None, **changes):
+    return task_service.update_task(
+        session=session,
+        user=user,
+        task=task,
+        changes=parse(TaskUpdate, changes),
+        expected_version=expected_version,
+    )
+
+
+def move(session, task, before_id=None, **fields):
+    return task_service.move_task(
+        session=session, task=task, move=parse(TaskMove, fields), before_id=before_id
+    )
+
+
+def new_board(session, user, name):
+    board_in = parse(BoardCreate, {"name": name})
+    return board_service.create_board(session=session, user=user, board_in=board_in)
+
+
 def make(session, user, *names, **kwargs):
-    return [task_service.create_task(session=session, user=user, title=n, **kwargs) for n in names]
+    return [create(session, user, title=n, **kwargs) for n in names]
 
 
-def test_signup_creates_default_board(ctx):
+def test_default_board_is_made_once_on_first_need(ctx):
     session, user = ctx
+    first = board_service.default_board(session=session, user=user)
+    assert board_service.default_board(session=session, user=user).id == first.id
     boards = board_service.list_boards(session=session, user=user)
     assert [b.name for b in boards] == [board_service.DEFAULT_BOARD_NAME]
 
@@ -52,7 +95,7 @@ def test_user_without_board_gets_one_lazily(ctx):
     session, user = ctx
     for board in board_service.list_boards(session=session, user=user):
         board_service.delete_board(session=session, board=board)
-    task = task_service.create_task(session=session, user=user, title="Learn Flask")
+    task = create(session, user, title="Learn Flask")
     assert board_service.count_boards(session=session, user=user) == 1
     assert task.board_id == board_service.default_board(session=session, user=user).id
 
@@ -60,8 +103,8 @@ def test_user_without_board_gets_one_lazily(ctx):
 def test_create_appends_and_inserts(ctx):
     session, user = ctx
     a, b = make(session, user, "a", "b")
-    task_service.create_task(session=session, user=user, title="top", position=0)
-    task_service.create_task(session=session, user=user, title="far", position=99)
+    create(session, user, title="top", position=0)
+    create(session, user, title="far", position=99)
     assert positions(session, a.board_id, "pending") == [("top", 0), ("a", 1), ("b", 2), ("far", 3)]
     assert b.version == 1
 
@@ -69,14 +112,14 @@ def test_create_appends_and_inserts(ctx):
 def test_move_within_and_across_columns_keeps_positions_dense(ctx):
     session, user = ctx
     a, b, c, d = make(session, user, "a", "b", "c", "d")
-    task_service.move_task(session=session, task=d, position=0)
+    move(session, d, position=0)
     assert titles(session, a.board_id, "pending") == ["d", "a", "b", "c"]
-    task_service.move_task(session=session, task=a, status="completed", position=5)
+    move(session, a, status="completed", position=5)
     assert positions(session, a.board_id, "pending") == [("d", 0), ("b", 1), ("c", 2)]
     assert positions(session, a.board_id, "completed") == [("a", 0)]
-    task_service.move_task(session=session, task=b, status="completed", position=0)
+    move(session, b, status="completed", position=0)
     assert titles(session, a.board_id, "completed") == ["b", "a"]
-    task_service.move_task(session=session, task=c, status="completed", before_id=a.id)
+    move(session, c, status="completed", before_id=a.id)
     assert positions(session, a.board_id, "completed") == [("b", 0), ("c", 1), ("a", 2)]
 
 
@@ -84,19 +127,19 @@ def test_move_validates(ctx):
     session, user = ctx
     (a,) = make(session, user, "a")
     with pytest.raises(ValidationFailed) as info:
-        task_service.move_task(session=session, task=a, status="done")
+        move(session, a, status="done")
     assert info.value.details[0]["field"] == "status"
     with pytest.raises(ValidationFailed):
-        task_service.move_task(session=session, task=a, position=-1)
+        move(session, a, position=-1)
 
 
 def test_completed_at_set_and_cleared(ctx):
     session, user = ctx
     (a,) = make(session, user, "a")
     assert a.completed_at is None and not a.is_completed
-    task_service.move_task(session=session, task=a, status="completed")
+    move(session, a, status="completed")
     assert a.completed_at is not None and a.is_completed
-    task_service.update_task(session=session, user=user, task=a, status="in_progress")
+    update(session, user, a, status="in_progress")
     assert a.completed_at is None
 
 
@@ -104,7 +147,7 @@ def test_status_change_by_update_goes_last_and_renumbers(ctx):
     session, user = ctx
     a, b, c = make(session, user, "a", "b", "c")
     (x,) = make(session, user, "x", status="completed")
-    task_service.update_task(session=session, user=user, task=a, status="completed")
+    update(session, user, a, status="completed")
     assert positions(session, a.board_id, "pending") == [("b", 0), ("c", 1)]
     assert positions(session, a.board_id, "completed") == [("x", 0), ("a", 1)]
 
@@ -112,8 +155,8 @@ def test_status_change_by_update_goes_last_and_renumbers(ctx):
 def test_update_to_another_board(ctx):
     session, user = ctx
     a, b = make(session, user, "a", "b")
-    other = board_service.create_board(session=session, user=user, name="Other")
-    task_service.update_task(session=session, user=user, task=a, board_id=other.id)
+    other = new_board(session, user, "Other")
+    update(session, user, a, board_id=other.id)
     assert positions(session, other.id, "pending") == [("a", 0)]
     assert positions(session, b.board_id, "pending") == [("b", 0)]
 
@@ -121,25 +164,27 @@ def test_update_to_another_board(ctx):
 def test_versions_and_conflicts(ctx):
     session, user = ctx
     (a,) = make(session, user, "a")
-    task_service.update_task(session=session, user=user, task=a, title="a2", expected_version=1)
+    update(session, user, a, title="a2", expected_version=1)
     assert a.version == 2
-    task_service.update_task(session=session, user=user, task=a, labels=["new"])
+    update(session, user, a, labels=["new"])
     assert a.version == 3  # a labels-only change is a change too
-    task_service.update_task(session=session, user=user, task=a, title="a2")
+    update(session, user, a, title="a2")
     assert a.version == 3  # nothing changed, nothing written
     with pytest.raises(task_service.VersionConflict) as info:
-        task_service.update_task(session=session, user=user, task=a, title="x", expected_version=2)
+        update(session, user, a, title="x", expected_version=2)
     assert info.value.status == 412 and info.value.task.version == 3
     session.expire_all()
     assert session.get(Task, a.id).title == "a2"
 
 
-def test_siblings_keep_their_version_when_renumbered(ctx):
+def test_a_move_writes_only_the_moved_task(ctx):
     session, user = ctx
     a, b = make(session, user, "a", "b")
-    task_service.move_task(session=session, task=b, position=0)
+    rank = a.rank
+    move(session, b, position=0)
     session.expire_all()
-    assert (session.get(Task, a.id).position, session.get(Task, a.id).version) == (1, 1)
+    shown = task_views.view(session=session, task_id=a.id)
+    assert (shown.position, shown.version, session.get(Task, a.id).rank) == (1, 1, rank)
     assert session.get(Task, b.id).version == 2
 
 
@@ -151,15 +196,9 @@ def test_concurrent_writers_lose_no_update(app, ctx):
     try:
         other_user = other_session.get(User, user.id)
         other_task = other_session.get(Task, a.id)
-        task_service.update_task(session=session, user=user, task=a, title="first")
+        update(session, user, a, title="first")
         with pytest.raises(task_service.VersionConflict):
-            task_service.update_task(
-                session=other_session,
-                user=other_user,
-                task=other_task,
-                title="second",
-                expected_version=1,
-            )
+            update(other_session, other_user, other_task, title="second", expected_version=1)
     finally:
         other_session.close()
     session.expire_all()
@@ -191,7 +230,7 @@ def test_restore_refuses_another_users_snapshot(app, ctx):
 def test_deleting_board_or_user_leaves_no_orphans(app, ctx):
     session, user = ctx
     make(session, user, "a", "b", labels=["x"])
-    other = board_service.create_board(session=session, user=user, name="Other")
+    other = new_board(session, user, "Other")
     make(session, user, "c", board_id=other.id)
     board_service.delete_board(session=session, board=other)
     assert session.scalar(select(func.count(Task.id))) == 2
@@ -218,7 +257,7 @@ def test_deleting_board_or_user_leaves_no_orphans(app, ctx):
 def test_create_rejects_bad_input_and_writes_nothing(ctx, fields, field):
     session, user = ctx
     with pytest.raises(ValidationFailed) as info:
-        task_service.create_task(session=session, user=user, **fields)
+        create(session, user, **fields)
     assert field in [d["field"] for d in info.value.details]
     session.rollback()
     assert session.scalar(select(func.count(Task.id))) == 0
@@ -226,22 +265,22 @@ def test_create_rejects_bad_input_and_writes_nothing(ctx, fields, field):
 
 def test_labels_are_cleaned(ctx):
     session, user = ctx
-    (a,) = make(session, user, "a", labels="  Bug, bug ,  two  words,")
+    (a,) = make(session, user, "a", labels=split_labels("  Bug, bug ,  two  words,"))
     assert a.labels == ["Bug", "two words"]
-    task_service.update_task(session=session, user=user, task=a, labels=["bug", "Bug"])
+    update(session, user, a, labels=["bug", "Bug"])
     assert a.labels == ["bug"]
 
 
 def test_list_filters_and_sorts(ctx):
     session, user = ctx
-    today = task_service.today()
+    today = task_views.today()
     make(session, user, "late", due_date=today - timedelta(days=1), priority="low", labels=["Work"])
     make(session, user, "done late", due_date=today - timedelta(days=3), status="completed")
     make(session, user, "soon", due_date=today + timedelta(days=1), priority="urgent")
     make(session, user, "100% sure", description="has a_percent", priority="high")
 
     def names(**filters):
-        tasks, total = task_service.list_tasks(session=session, user=user, **filters)
+        tasks, total = task_views.list_tasks(session=session, user=user, **filters)
         assert total == len(tasks)
         return [t.title for t in tasks]
 
@@ -256,7 +295,7 @@ def test_list_filters_and_sorts(ctx):
     assert names(sort="-due_date")[-1] == "100% sure"  # no due date: last either way
     assert names(due_before=today, due_after=today - timedelta(days=1)) == ["late"]
     assert names(statuses=["completed"]) == ["done late"]
-    page, total = task_service.list_tasks(session=session, user=user, limit=2, offset=1)
+    page, total = task_views.list_tasks(session=session, user=user, limit=2, offset=1)
     assert (len(page), total) == (2, 4)
 
 
@@ -265,7 +304,7 @@ def test_list_other_users_board_is_unknown(app, ctx):
     mallory = session.get(User, create_user(app, "mallory"))
     theirs = board_service.default_board(session=session, user=mallory)
     with pytest.raises(ValidationFailed):
-        task_service.list_tasks(session=session, user=user, board_id=theirs.id)
+        task_views.list_tasks(session=session, user=user, board_id=theirs.id)
 
 
 def test_fingerprint_changes_with_the_board(ctx):
@@ -275,16 +314,16 @@ def test_fingerprint_changes_with_the_board(ctx):
     assert board_service.fingerprint(session=session, board=board) == first
     a, b = make(session, user, "a", "b")
     second = board_service.fingerprint(session=session, board=board)
-    task_service.move_task(session=session, task=b, position=0)
+    move(session, b, position=0)
     assert len({first, second, board_service.fingerprint(session=session, board=board)}) == 3
 
 
 def test_board_validation(ctx):
     session, user = ctx
     with pytest.raises(ValidationFailed):
-        board_service.create_board(session=session, user=user, name=" ")
+        new_board(session, user, " ")
     with pytest.raises(ValidationFailed):
-        board_service.create_board(session=session, user=user, name="x" * 101)
-    board = board_service.create_board(session=session, user=user, name="  Two   words ")
+        new_board(session, user, "x" * 101)
+    board = new_board(session, user, "  Two   words ")
     assert board.name == "Two words"
-    assert isinstance(task_service.today(), date)
+    assert isinstance(task_views.today(), date)

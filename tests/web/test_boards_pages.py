@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from webapp.db import get_session
 from webapp.models import Board, Task
+from webapp.models.board import LABEL_MAX, PRIORITIES, STATUSES, TITLE_MAX
 from webapp.services import tasks as task_service
+from webapp.services.board_inputs import TaskCreate
 
 HTMX = {"HX-Request": "true"}
 
@@ -41,7 +44,7 @@ def task_ids(app, board_id, status="pending"):
             get_session().scalars(
                 select(Task.id)
                 .where(Task.board_id == board_id, Task.status == status)
-                .order_by(Task.position)
+                .order_by(Task.rank, Task.id)
             )
         )
 
@@ -102,11 +105,14 @@ def test_board_page_has_three_columns_and_empty_states(client, board_id):
     assert "css/boards.css" in page and "js/boards.js" in page
 
 
-def test_add_task_goes_on_top(client, app, board_id):
-    add(client, board_id, "first")
-    response = add(client, board_id, "second")
-    assert response.text.index("second") < response.text.index("first")
-    assert len(task_ids(app, board_id)) == 2
+def test_added_tasks_keep_the_order_they_were_typed_in(client, app, board_id):
+    for title in ("first", "second", "third", "fourth"):
+        response = add(client, board_id, title)
+    text = response.text
+    assert text.index("first") < text.index("second") < text.index("third") < text.index("fourth")
+    assert len(task_ids(app, board_id)) == 4
+    # The field keeps the focus for the next task (boards.js reads data-focus).
+    assert 'data-focus="add-title-pending"' in text
 
 
 @pytest.mark.parametrize("title", ["", "   ", "x" * 201])
@@ -173,7 +179,7 @@ def test_edit_stale_version_shows_conflict(client, app, board_id):
 
 
 def test_move_buttons(client, app, board_id):
-    for title in ("c", "b", "a"):  # added on top: a, b, c
+    for title in ("a", "b", "c"):
         add(client, board_id, title)
     a, b, c = task_ids(app, board_id)
     url = f"/boards/{board_id}/tasks/{{}}/move"
@@ -189,7 +195,7 @@ def test_move_buttons(client, app, board_id):
 
 
 def test_drag_and_drop_move(client, app, board_id):
-    for title in ("c", "b", "a"):
+    for title in ("a", "b", "c"):
         add(client, board_id, title)
     a, b, c = task_ids(app, board_id)
     url = f"/boards/{board_id}/tasks/{{}}/move"
@@ -202,7 +208,7 @@ def test_drag_and_drop_move(client, app, board_id):
 
 
 def test_delete_and_undo(client, app, board_id):
-    for title in ("c", "b", "a"):
+    for title in ("a", "b", "c"):
         add(client, board_id, title)
     a, b, c = task_ids(app, board_id)
     response = client.post(f"/boards/{board_id}/tasks/{b}/delete", headers=HTMX)
@@ -227,10 +233,8 @@ def test_filters_and_replace_url(client, app, board_id):
     with app.app_context():
         session = get_session()
         user = session.get(Board, board_id).owner
-        task_service.create_task(
-            session=session, user=user, board_id=board_id, title="hot", priority="urgent",
-            labels=["Ops"],
-        )  # fmt: skip
+        task_in = TaskCreate(board_id=board_id, title="hot", priority="urgent", labels=["Ops"])
+        task_service.create_task(session=session, user=user, task_in=task_in)
     response = client.get(f"/boards/{board_id}/columns?priority=urgent", headers=HTMX)
     assert "hot" in response.text and "plain" not in response.text
     assert response.headers["HX-Replace-Url"] == f"/boards/{board_id}?priority=urgent"
@@ -262,6 +266,7 @@ BOARD_ROUTES = [
     ("POST", "/boards/{b}/delete"),
     ("POST", "/boards/{b}/tasks"),
     ("POST", "/boards/{b}/tasks/restore"),
+    ("POST", "/boards/{b}/intro"),
 ]
 TASK_ROUTES = [
     ("GET", "/boards/{b}/tasks/{t}"),
@@ -269,6 +274,8 @@ TASK_ROUTES = [
     ("POST", "/boards/{b}/tasks/{t}"),
     ("POST", "/boards/{b}/tasks/{t}/move"),
     ("POST", "/boards/{b}/tasks/{t}/delete"),
+    ("GET", "/boards/{b}/tasks/{t}/quick"),
+    ("POST", "/boards/{b}/tasks/{t}/quick"),
 ]
 FORM = {"title": "mine", "name": "mine", "status": "pending", "priority": "low", "version": "1"}
 
@@ -282,7 +289,8 @@ def mallorys(app, auth, alice):
 
         session = get_session()
         mallory = session.scalar(select(User).where(User.username == "mallory"))
-        task = task_service.create_task(session=session, user=mallory, title="secret")
+        task_in = TaskCreate(title="secret")
+        task = task_service.create_task(session=session, user=mallory, task_in=task_in)
         return task.board_id, task.id
 
 
@@ -302,3 +310,145 @@ def test_own_board_with_other_users_task_is_not_found(client, mallorys, board_id
     _, task = mallorys
     url = route.format(b=board_id, t=task)
     assert client.open(url, method=method, data=FORM, headers=HTMX).status_code == 404
+
+
+# -- one source for templates, values and validation ---------------------------------------
+
+
+def test_no_page_is_rendered_from_a_string():
+    """Partials are templates of their own (contact-app's way), never template strings."""
+    webapp = Path(__file__).resolve().parents[2] / "webapp"
+    users = [p for p in webapp.rglob("*.py") if "render_template_string" in p.read_text()]
+    assert users == []
+
+
+def test_partials_render_alone_for_htmx(client, app, board_id):
+    add(client, board_id, "alone")
+    (task_id,) = task_ids(app, board_id)
+    card = client.get(f"/boards/{board_id}/tasks/{task_id}", headers=HTMX)
+    assert card.text.lstrip().startswith('<li class="task') and "alone" in card.text
+    board_card = client.get(f"/boards/{board_id}/card", headers=HTMX).text
+    assert board_card.lstrip().startswith("<article") and "1 pending" in board_card
+    columns = client.get(f"/boards/{board_id}/columns", headers=HTMX).text
+    assert columns.lstrip().startswith('<div id="board-columns"') and "<html" not in columns
+
+
+def test_values_in_pages_come_from_the_model(client, board_id):
+    page = client.get(f"/boards/{board_id}").text
+    filter_options = re.findall(r'<option value="(\w+)"', page.split('id="filter-priority"')[1])
+    assert filter_options == list(reversed(PRIORITIES))  # most urgent first
+    for status in STATUSES:
+        assert f'data-testid="column-{status}"' in page
+    assert f'maxlength="{TITLE_MAX}"' in page and f'maxlength="{LABEL_MAX}"' in page
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (",".join(f"l{i}" for i in range(11)), "Up to 10 labels"),
+        ("x" * 31, "each 1 to 30 characters"),
+    ],
+)
+def test_edit_with_bad_labels_says_the_rule(client, app, board_id, labels, message):
+    add(client, board_id, "draft")
+    (task_id,) = task_ids(app, board_id)
+    data = {"title": "ok", "priority": "low", "status": "pending", "version": "1"}
+    response = client.post(
+        f"/boards/{board_id}/tasks/{task_id}", data={**data, "labels": labels}, headers=HTMX
+    )
+    assert response.status_code == 422
+    assert 'id="labels-error"' in response.text and message in response.text
+    with app.app_context():
+        assert get_session().get(Task, task_id).labels == []
+
+
+def test_nul_in_a_title_is_a_form_error(client, app, board_id):
+    response = client.post(
+        f"/boards/{board_id}/tasks", data={"title": "a\x00b", "status": "pending"}, headers=HTMX
+    )
+    assert response.status_code == 422
+    assert "must not contain NUL characters" in response.text
+    assert task_ids(app, board_id) == []
+
+
+# -- quick like Trello: bottom of the column, quick controls, one-click done, help ---------
+
+
+def test_quick_controls_save_one_field_each(client, app, board_id):
+    add(client, board_id, "tweak me")
+    (task_id,) = task_ids(app, board_id)
+    url = f"/boards/{board_id}/tasks/{task_id}/quick"
+    opened = client.get(url, headers=HTMX).text
+    for control in ("quick-priority", "quick-due", "quick-labels"):
+        assert f'id="{control}-{task_id}"' in opened
+    assert 'aria-label="Close quick edit"' in opened
+    card = client.post(url, data={"priority": "urgent"}, headers=HTMX)
+    assert card.status_code == 200 and "prio-badge prio-urgent" in card.text
+    assert "quick-priority" in card.text  # the controls stay open
+    client.post(url, data={"due_date": "2026-12-31"}, headers=HTMX)
+    client.post(url, data={"labels": "home, Errand,home"}, headers=HTMX)
+    with app.app_context():
+        task = get_session().get(Task, task_id)
+        assert (task.priority, str(task.due_date), task.labels) == (
+            "urgent", "2026-12-31", ["home", "Errand"]
+        )  # fmt: skip
+        assert task.title == "tweak me" and task.version == 4
+    client.post(url, data={"due_date": ""}, headers=HTMX)
+    with app.app_context():
+        assert get_session().get(Task, task_id).due_date is None
+
+
+@pytest.mark.parametrize(
+    ("data", "field"), [({"due_date": "31/12/2026"}, "due"), ({"labels": "x" * 31}, "labels")]
+)
+def test_quick_controls_refuse_bad_values_in_place(client, app, board_id, data, field):
+    add(client, board_id, "keep")
+    (task_id,) = task_ids(app, board_id)
+    response = client.post(f"/boards/{board_id}/tasks/{task_id}/quick", data=data, headers=HTMX)
+    assert response.status_code == 422
+    assert f'id="quick-{field}-error-{task_id}"' in response.text
+    with app.app_context():
+        task = get_session().get(Task, task_id)
+        assert (task.due_date, task.labels, task.version) == (None, [], 1)
+
+
+def test_done_is_one_click_to_the_end_of_completed(client, app, board_id):
+    add(client, board_id, "earlier")
+    client.post(
+        f"/boards/{board_id}/tasks/{task_ids(app, board_id)[0]}/move",
+        data={"status": "completed"},
+        headers=HTMX,
+    )
+    add(client, board_id, "finish me")
+    (task_id,) = task_ids(app, board_id)
+    page = client.get(f"/boards/{board_id}/columns", headers=HTMX).text
+    card = page.split(f'id="task-{task_id}"')[1].split("</li>")[0]
+    assert 'aria-label="Done"' in card and '{"status": "completed"}' in card
+    response = client.post(
+        f"/boards/{board_id}/tasks/{task_id}/move", data={"status": "completed"}, headers=HTMX
+    )
+    assert f'data-focus="task-{task_id}"' in response.text
+    assert task_ids(app, board_id, "completed")[-1] == task_id
+    done_card = response.text.split(f'id="task-{task_id}"')[1].split("</li>")[0]
+    assert 'aria-label="Done"' not in done_card
+
+
+def test_first_visit_explains_the_board_until_dismissed(client, board_id):
+    page = client.get(f"/boards/{board_id}").text
+    assert "How this board works" in page and "Got it" in page
+    dismissed = client.post(f"/boards/{board_id}/intro", headers=HTMX)
+    assert dismissed.status_code == 200 and dismissed.text == ""
+    assert "boards_intro=seen" in dismissed.headers["Set-Cookie"]
+    assert "How this board works" not in client.get(f"/boards/{board_id}").text
+    plain = client.post(f"/boards/{board_id}/intro")
+    assert plain.status_code == 302 and plain.headers["Location"] == f"/boards/{board_id}"
+
+
+def test_board_lists_its_shortcuts_and_phone_column_tabs(client, board_id):
+    page = client.get(f"/boards/{board_id}").text
+    assert "Keyboard shortcuts" in page
+    for key in ("n", "/", "j", "d", "q", "?"):
+        assert f"<kbd>{key}</kbd>" in page
+    assert 'aria-label="Columns"' in page and "Swipe sideways" in page
+    for status in STATUSES:
+        assert f'href="#column-{status}"' in page and f'id="column-{status}"' in page

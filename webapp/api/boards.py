@@ -45,10 +45,7 @@ def list_boards(query: PageQuery):
 )
 def create_board(body: BoardCreate):
     board = board_service.create_board(
-        session=get_session(),
-        user=current_api_user(),
-        name=body.name,
-        description=body.description,
+        session=get_session(), user=current_api_user(), board_in=body
     )
     return _public([board])[0]
 
@@ -68,10 +65,7 @@ def get_board(board_id: int):
 )
 def update_board(board_id: int, body: BoardUpdate):
     board = board_service.update_board(
-        session=get_session(),
-        board=owned(Board, board_id),
-        name=body.name,
-        description=body.description,
+        session=get_session(), board=owned(Board, board_id), changes=body
     )
     return _public([board])[0]
 

@@ -1,73 +1,32 @@
-"""Pydantic schemas of boards and tasks: they validate requests and describe the API.
-
-The services check the same limits again (the browser forms go straight to them), with the
-same constants, so the two layers cannot disagree.
+"""Pydantic schemas of boards and tasks in the API: what it answers (``*Public``, pages) and
+the task list's query. What it accepts (``TaskCreate``, ``BoardUpdate``...) is
+``webapp.services.board_inputs``, shared with the browser forms and taken by the services.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from webapp.api.schemas import ApiModel, Page, PageQuery
+from webapp.api.schemas import Page, PageQuery
 from webapp.db import MAX_ID
-from webapp.services import boards as board_service
-from webapp.services import tasks as task_service
+from webapp.models.board import LABEL_MAX
+from webapp.services.board_inputs import (  # noqa: F401  (the API's request models)
+    BoardCreate,
+    BoardUpdate,
+    IsoDate,
+    Priority,
+    Status,
+    TaskCreate,
+    TaskMove,
+    TaskReplace,
+    TaskUpdate,
+)
+from webapp.services.task_views import SORTS
 
-Priority = Literal["low", "medium", "high", "urgent"]
-Status = Literal["pending", "in_progress", "completed"]
-Sort = Literal[
-    "position",
-    "-position",
-    "created_at",
-    "-created_at",
-    "due_date",
-    "-due_date",
-    "priority",
-    "-priority",
-]
-
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=task_service.TITLE_MAX)
-]
-Description = Annotated[str, Field(max_length=task_service.DESCRIPTION_MAX)]
-Label = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=task_service.LABEL_MAX, pattern=r"^[^,]+$"
-    ),
-]
-Labels = Annotated[
-    list[Label],
-    Field(
-        max_length=task_service.LABELS_MAX,
-        description=(
-            f"Up to {task_service.LABELS_MAX} short tags (1 to {task_service.LABEL_MAX} "
-            "characters, no commas); duplicates that differ only in case are merged."
-        ),
-    ),
-]
-BoardName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=board_service.NAME_MAX),
-]
-BoardDescription = Annotated[str, Field(max_length=board_service.DESCRIPTION_MAX)]
-
-
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_date(value):
-    # Pydantic would also read numbers as Unix timestamps; the API takes only "YYYY-MM-DD".
-    if isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
-        return value
-    raise ValueError("Expected a date like 2026-12-31.")
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Sort = Literal[SORTS]
 
 
 def _as_list(value):
@@ -113,22 +72,6 @@ class BoardPublic(BaseModel):
 
 class BoardPage(Page[BoardPublic]):
     """One page of boards, oldest first (the first one is the default board)."""
-
-
-class BoardCreate(ApiModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Home"}]})
-
-    name: BoardName
-    description: BoardDescription = ""
-
-
-class BoardUpdate(ApiModel):
-    """Fields to change; omitted fields stay as they are."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Work"}]})
-
-    name: BoardName = Field(default=None)
-    description: BoardDescription = Field(default=None)
 
 
 # -- tasks ---------------------------------------------------------------------------------
@@ -181,77 +124,6 @@ class TaskPage(Page[TaskPublic]):
     """One page of tasks."""
 
 
-class TaskCreate(ApiModel):
-    """A new task; only ``title`` is required. Without ``board_id`` it goes to the default
-    board, at the end of its status column."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"title": "Learn Flask"},
-                {
-                    "title": "Ship v1",
-                    "priority": "high",
-                    "due_date": "2026-12-31",
-                    "labels": ["work"],
-                    "board_id": 1,
-                },
-            ]
-        }
-    )
-
-    title: Title
-    description: Description = ""
-    priority: Priority = "medium"
-    status: Status = "pending"
-    due_date: IsoDate | None = None
-    labels: Labels = Field(default_factory=list)
-    board_id: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_ID,
-        description="Default: the user's default board.",
-    )
-
-
-class TaskReplace(TaskCreate):
-    """The whole task (PUT): omitted fields take their defaults, except ``board_id``, which
-    keeps the current board when omitted. A new status or board puts it last there."""
-
-
-class TaskUpdate(ApiModel):
-    """Fields to change (PATCH); omitted fields stay as they are. ``due_date: null``
-    clears the due date; the other fields cannot be null."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "completed"}, {"due_date": None}]}
-    )
-
-    title: Title = Field(default=None)
-    description: Description = Field(default=None)
-    priority: Priority = Field(default=None)
-    status: Status = Field(default=None)
-    due_date: IsoDate | None = None
-    labels: Labels = Field(default=None)
-    board_id: int = Field(
-        default=None,
-        ge=1,
-        le=MAX_ID,
-        description="Move it to this board (last in its column).",
-    )
-
-
-class TaskMove(ApiModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "completed", "position": 0}]}
-    )
-
-    status: Status | None = Field(default=None, description="Target column; default: the same.")
-    position: int | None = Field(
-        default=None, ge=0, description="0-based place in the column; past the end appends."
-    )
-
-
 class TaskQuery(PageQuery):
     board_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: Annotated[list[Status] | None, BeforeValidator(_as_list)] = Field(
@@ -260,7 +132,7 @@ class TaskQuery(PageQuery):
     priority: Annotated[list[Priority] | None, BeforeValidator(_as_list)] = Field(
         default=None, description="Repeat to match any of several priorities."
     )
-    label: str | None = Field(default=None, max_length=task_service.LABEL_MAX)
+    label: str | None = Field(default=None, max_length=LABEL_MAX)
     q: str | None = Field(
         default=None, max_length=200, description="Text in the title or description."
     )

@@ -4,11 +4,12 @@ updates: every task response carries ``ETag: W/"<id>-<version>"``, and a write s
 
 The tag is weak because sibling tasks shift position without a new version (see
 ``services.tasks``); ``If-Match`` compares the tag values (weak comparison) on purpose.
+Werkzeug parses the header (``request.if_match``) and writes the tag (``set_etag``).
 """
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, request
 
 from webapp.api import bp
 from webapp.api.deps import current_api_user
@@ -24,10 +25,12 @@ from webapp.api.task_schemas import (
 )
 from webapp.db import get_session
 from webapp.models import Task
+from webapp.services import task_views
 from webapp.services import tasks as task_service
 from webapp.web import owned
 
 REF = "#/components/schemas/{}"
+JSON = "application/json"
 ETAG_HEADER = {
     "ETag": {
         "description": 'The task\'s version tag, `W/"<id>-<version>"`; send it back as '
@@ -55,25 +58,22 @@ def api_operation(rule, method, **kwargs):
     return _api_operation(bp, rule, method, tags=["tasks"], **kwargs)
 
 
-def etag(task: Task) -> str:
-    return f'W/"{task.id}-{task.version}"'
+def tag(task) -> str:
+    return f"{task.id}-{task.version}"
 
 
-def _respond(task: Task, status: int = 200):
-    response = jsonify(TaskPublic.model_validate(task).model_dump(mode="json"))
-    response.status_code = status
-    response.headers["ETag"] = etag(task)
+def _respond(shown: task_views.TaskView, status: int = 200):
+    response = Response(TaskPublic.model_validate(shown).model_dump_json(), status, mimetype=JSON)
+    response.set_etag(tag(shown), weak=True)
     return response
 
 
 def _if_match(task: Task) -> int | None:
     """The version the write must start from: None without ``If-Match`` (unconditional),
     else the current version if one of the tags matches it, else 412."""
-    header = request.headers.get("If-Match")
-    if header is None:
+    if "If-Match" not in request.headers:
         return None
-    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    if "*" in tags or f"{task.id}-{task.version}" in tags:
+    if request.if_match.star_tag or request.if_match.contains_weak(tag(task)):
         # The ORM still checks the version on UPDATE, so a writer that slips in between
         # this check and our commit makes us answer 412 too.
         return task.version
@@ -81,7 +81,7 @@ def _if_match(task: Task) -> int | None:
 
 
 def _conflict(exc: task_service.VersionConflict) -> task_service.VersionConflict:
-    exc.headers["ETag"] = etag(exc.task)
+    exc.headers["ETag"] = f'W/"{tag(exc.task)}"'
     return exc
 
 
@@ -104,9 +104,7 @@ def _write(func, task: Task, **kwargs):
 def create_task(body: TaskCreate):
     """Create a task; `{"title": "Learn Flask"}` alone is enough. An unknown `board_id`
     answers 422."""
-    task = task_service.create_task(
-        session=get_session(), user=current_api_user(), **body.model_dump()
-    )
+    task = task_service.create_task(session=get_session(), user=current_api_user(), task_in=body)
     return _respond(task, 201)
 
 
@@ -114,7 +112,7 @@ def create_task(body: TaskCreate):
 def list_tasks(query: TaskQuery):
     """The caller's tasks matching all given filters. `limit` is 1 to 200 (default 50);
     a larger value answers 422 rather than being cut silently."""
-    tasks, total = task_service.list_tasks(
+    tasks, total = task_views.list_tasks(
         session=get_session(),
         user=current_api_user(),
         board_id=query.board_id,
@@ -129,7 +127,8 @@ def list_tasks(query: TaskQuery):
         limit=query.limit,
         offset=query.offset,
     )
-    return TaskPage.of(tasks, total=total, query=query)
+    page = TaskPage.of(tasks, total=total, query=query)
+    return Response(page.model_dump_json(), mimetype=JSON)
 
 
 @api_operation(
@@ -140,7 +139,8 @@ def list_tasks(query: TaskQuery):
     extra_responses=_with_etag(200, "The task."),
 )
 def get_task(task_id: int):
-    return _respond(owned(Task, task_id))
+    task = owned(Task, task_id)
+    return _respond(task_views.view(session=get_session(), task_id=task.id))
 
 
 @api_operation(
@@ -155,10 +155,10 @@ def get_task(task_id: int):
 )
 def replace_task(task_id: int, body: TaskReplace):
     task = owned(Task, task_id)
-    fields = body.model_dump()
-    if fields["board_id"] is None:
-        del fields["board_id"]
-    return _respond(_write(task_service.update_task, task, user=current_api_user(), **fields))
+    changes = body.as_update()
+    return _respond(
+        _write(task_service.update_task, task, user=current_api_user(), changes=changes)
+    )
 
 
 @api_operation(
@@ -173,8 +173,7 @@ def replace_task(task_id: int, body: TaskReplace):
 )
 def update_task(task_id: int, body: TaskUpdate):
     task = owned(Task, task_id)
-    fields = body.model_dump(include=body.model_fields_set)
-    return _respond(_write(task_service.update_task, task, user=current_api_user(), **fields))
+    return _respond(_write(task_service.update_task, task, user=current_api_user(), changes=body))
 
 
 @api_operation(
@@ -200,12 +199,10 @@ def delete_task(task_id: int):
     extra_responses=_with_etag(200, "The task at its new place."),
     description=(
         "Put the task at `position` (0-based) of the `status` column of its board; a "
-        "position past the end appends, no position means last. Both columns are "
-        "renumbered 0..n-1 in one transaction." + IF_MATCH_NOTE
+        "position past the end appends, no position means last. Only this task is "
+        "written; the others keep their order and their positions stay 0..n-1." + IF_MATCH_NOTE
     ),
 )
 def move_task(task_id: int, body: TaskMove):
     task = owned(Task, task_id)
-    return _respond(
-        _write(task_service.move_task, task, status=body.status, position=body.position)
-    )
+    return _respond(_write(task_service.move_task, task, move=body))

@@ -1,5 +1,6 @@
-"""Forms of the board pages. They parse and check the input; the services check it again
-with the same limits (the API goes straight to them)."""
+"""Forms of the board pages. They parse the fields and catch what a person typed wrong
+(empty title, a date that is not one) with messages for people; the routes then build the
+same input models the API takes (``services.board_inputs``), which check everything."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from webapp.models.board import PRIORITIES, STATUSES
-from webapp.services import boards as board_service
-from webapp.services import tasks as task_service
+from webapp.models.board import (
+    BOARD_DESCRIPTION_MAX,
+    DESCRIPTION_MAX,
+    LABELS_MAX,
+    NAME_MAX,
+    PRIORITIES,
+    STATUS_LABELS,
+    STATUSES,
+    TITLE_MAX,
+)
 
 PRIORITY_CHOICES = [SelectChoice(p, p.capitalize()) for p in PRIORITIES]
-STATUS_LABELS = {"pending": "Pending", "in_progress": "In progress", "completed": "Completed"}
 STATUS_CHOICES = [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES]
 
 
@@ -23,12 +30,12 @@ class BoardForm(FlaskForm):
         "Name",
         validators=[
             DataRequired("Give the board a name."),
-            Length(max=board_service.NAME_MAX),
+            Length(max=NAME_MAX),
         ],
     )
     description = TextAreaField(
         "Description",
-        validators=[Optional(), Length(max=board_service.DESCRIPTION_MAX)],
+        validators=[Optional(), Length(max=BOARD_DESCRIPTION_MAX)],
     )
 
 
@@ -37,7 +44,7 @@ class QuickTaskForm(FlaskForm):
 
     title = StringField(
         "Title",
-        validators=[DataRequired("Type a title first."), Length(max=task_service.TITLE_MAX)],
+        validators=[DataRequired("Type a title first."), Length(max=TITLE_MAX)],
     )
     status = SelectField("Column", choices=STATUS_CHOICES, default="pending")
 
@@ -45,17 +52,15 @@ class QuickTaskForm(FlaskForm):
 class TaskForm(FlaskForm):
     title = StringField(
         "Title",
-        validators=[DataRequired("The title cannot be empty."), Length(max=task_service.TITLE_MAX)],
+        validators=[DataRequired("The title cannot be empty."), Length(max=TITLE_MAX)],
     )
-    description = TextAreaField(
-        "Description", validators=[Optional(), Length(max=task_service.DESCRIPTION_MAX)]
-    )
+    description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)])
     priority = SelectField("Priority", choices=PRIORITY_CHOICES, default="medium")
     status = SelectField("Status", choices=STATUS_CHOICES, default="pending")
     due_date = DateField("Due date", validators=[Optional()])
     labels = StringField(
         "Labels",
-        description=f"Separate with commas; up to {task_service.LABELS_MAX}.",
+        description=f"Separate with commas; up to {LABELS_MAX}.",
         validators=[Optional(), Length(max=400)],
     )
     # The version the user started editing from; a newer one on save means a conflict.

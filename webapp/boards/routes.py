@@ -1,8 +1,9 @@
-"""Board pages. Board actions come from htmx and are answered with partials from
-``boards/_partials.html`` (no page reloads); a plain form post without JavaScript is
-redirected back to the page instead.
+"""Board pages. Board actions come from htmx and are answered with the partial templates
+the pages include (``boards/_columns.html``, ``_task_card.html``...; no page reloads); a
+plain form post without JavaScript is redirected back to the page instead.
 
-Routes stay thin: they parse forms and call ``services.boards`` / ``services.tasks``.
+Routes stay thin: they turn forms into the input models of ``services.board_inputs`` and
+call ``services.boards`` / ``services.tasks``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    render_template_string,
     request,
     url_for,
 )
@@ -24,20 +24,24 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
 from webapp.boards import bp
-from webapp.boards.forms import (
-    STATUS_LABELS,
-    BoardForm,
-    MoveForm,
-    QuickTaskForm,
-    TaskForm,
-)
+from webapp.boards.forms import BoardForm, MoveForm, QuickTaskForm, TaskForm
 from webapp.db import get_session
 from webapp.errors import BadRequest, NotFound, ValidationFailed
 from webapp.models import Board, Task
-from webapp.models.board import PRIORITIES, STATUSES
+from webapp.models.board import LABEL_MAX, PRIORITIES, STATUS_LABELS, STATUSES, TITLE_MAX
 from webapp.services import boards as board_service
+from webapp.services import task_views
 from webapp.services import tasks as task_service
-from webapp.web import apply_service_errors, is_htmx, owned
+from webapp.services.board_inputs import (
+    BoardCreate,
+    BoardUpdate,
+    TaskCreate,
+    TaskMove,
+    TaskUpdate,
+    parse,
+    split_labels,
+)
+from webapp.web import apply_service_errors, field_messages, is_htmx, owned
 
 UNDO_SECONDS = 60  # the toast hides sooner; this bounds how old an undo token may be
 TASK_FIELDS = ("title", "description", "priority", "status", "due_date", "labels")
@@ -53,10 +57,23 @@ def _user():
     return current_user._get_current_object()
 
 
+@bp.context_processor
+def _values() -> dict:
+    """The lists of values and limits the board templates show, from their one source."""
+    return {
+        "STATUSES": STATUSES,
+        "PRIORITIES": PRIORITIES,
+        "STATUS_LABELS": STATUS_LABELS,
+        "STATUS_BADGES": {"pending": "", "in_progress": "badge-info", "completed": "badge-success"},
+        "DUE_SOON_DAYS": task_views.DUE_SOON_DAYS,
+        "TITLE_MAX": TITLE_MAX,
+        "LABEL_MAX": LABEL_MAX,
+    }
+
+
 def _partial(name: str, status: int = 200, **context) -> Response:
-    """Render one macro of ``boards/_partials.html`` (with the full template context)."""
-    source = f'{{% from "boards/_partials.html" import {name} %}}{{{{ {name}(**args) }}}}'
-    return Response(render_template_string(source, args=context), status=status)
+    """Render the partial template ``boards/_<name>.html`` alone (for htmx)."""
+    return Response(render_template(f"boards/_{name}.html", **context), status=status)
 
 
 def _task(board, task_id: int):
@@ -81,7 +98,7 @@ def _filters() -> dict:
     priority = values.get("priority", "")
     return {
         "priority": priority if priority in PRIORITIES else "",
-        "label": " ".join(values.get("label", "").split())[: task_service.LABEL_MAX],
+        "label": " ".join(values.get("label", "").split())[:LABEL_MAX],
         "q": values.get("q", "").strip()[:200],
         "overdue": values.get("overdue") in ("1", "on", "true", "y"),
     }
@@ -103,24 +120,17 @@ def _board_url(board, filters: dict) -> str:
 
 
 def _board_context(board, **extra) -> dict:
-    session, user = get_session(), _user()
     filters = _filters()
-    columns = task_service.board_columns(
-        session=session, user=user, board=board, **_service_filters(filters)
+    shown = task_views.board_columns(
+        session=get_session(), user=_user(), board=board, **_service_filters(filters)
     )
-    all_tasks, _ = task_service.list_tasks(session=session, user=user, board_id=board.id)
-    labels = sorted({label for task in all_tasks for label in task.labels}, key=str.lower)
     context = {
+        **shown,  # columns, totals, labels, fingerprint
         "board": board,
-        "columns": columns,
-        "totals": board_service.task_counts(session=session, board_ids=[board.id])[board.id],
+        "board_url": url_for("boards.show", board_id=board.id),
         "filters": filters,
         "filtered": any(filters.values()),
-        "labels": labels,
-        "today": task_service.today(),
-        "due_soon_days": task_service.DUE_SOON_DAYS,
-        "fingerprint": board_service.fingerprint(session=session, board=board),
-        "status_labels": STATUS_LABELS,
+        "today": task_views.today(),
         "add_errors": {},
         "add_values": {},
     }
@@ -160,11 +170,11 @@ def create():
     form = BoardForm()
     if form.validate():
         try:
+            board_in = parse(
+                BoardCreate, {"name": form.name.data, "description": form.description.data or ""}
+            )
             board = board_service.create_board(
-                session=get_session(),
-                user=_user(),
-                name=form.name.data,
-                description=form.description.data or "",
+                session=get_session(), user=_user(), board_in=board_in
             )
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
@@ -189,7 +199,7 @@ def _first_error(form) -> str:
 def board_card(board_id: int):
     board = owned(Board, board_id)
     counts = board_service.task_counts(session=get_session(), board_ids=[board.id])
-    return _partial("board_card", board=board, counts=counts[board.id])
+    return _partial("board_card", board=board, board_counts=counts[board.id])
 
 
 @bp.get("/<int:board_id>/rename")
@@ -210,12 +220,10 @@ def rename(board_id: int):
     form = BoardForm(prefix=_rename_prefix(board))
     if form.validate():
         try:
-            board_service.update_board(
-                session=get_session(),
-                board=board,
-                name=form.name.data,
-                description=form.description.data or "",
+            changes = parse(
+                BoardUpdate, {"name": form.name.data, "description": form.description.data or ""}
             )
+            board_service.update_board(session=get_session(), board=board, changes=changes)
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         else:
@@ -245,10 +253,29 @@ def delete(board_id: int):
 # -- the board page ------------------------------------------------------------------------
 
 
+INTRO_COOKIE = "boards_intro"
+
+
 @bp.get("/<int:board_id>")
 def show(board_id: int):
     board = owned(Board, board_id)
-    return render_template("boards/board.html", **_board_context(board))
+    # Every account gets a board, so the empty state is rarely seen: the first visit
+    # explains the board instead, until "Got it" (remembered by this browser).
+    intro = request.cookies.get(INTRO_COOKIE) != "seen"
+    return render_template("boards/board.html", **_board_context(board), show_intro=intro)
+
+
+@bp.post("/<int:board_id>/intro")
+def dismiss_intro(board_id: int):
+    board = owned(Board, board_id)
+    if is_htmx():
+        response = Response("", status=200)  # the panel swaps itself out
+    else:
+        response = redirect(url_for("boards.show", board_id=board.id))
+    response.set_cookie(
+        INTRO_COOKIE, "seen", max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+    )
+    return response
 
 
 @bp.get("/<int:board_id>/columns")
@@ -271,19 +298,16 @@ def add_task(board_id: int):
     status = form.status.data if form.status.data in STATUSES else "pending"
     if form.validate():
         try:
-            # Added at the top of the column, where the form is.
-            task_service.create_task(
-                session=get_session(),
-                user=_user(),
-                board_id=board.id,
-                title=form.title.data,
-                status=status,
-                position=0,
+            # At the end of the column, where the form is: tasks typed one after another
+            # keep their order, and the field keeps the focus for the next one.
+            task_in = parse(
+                TaskCreate, {"board_id": board.id, "title": form.title.data, "status": status}
             )
+            task_service.create_task(session=get_session(), user=_user(), task_in=task_in)
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         else:
-            return _done(board)
+            return _done(board, focus=f"add-title-{status}")
     if not is_htmx():
         flash("The task was not added: " + _first_error(form), "error")
         return redirect(_board_url(board, _filters()))
@@ -298,24 +322,73 @@ def add_task(board_id: int):
 @bp.get("/<int:board_id>/tasks/<int:task_id>")
 def task_card(board_id: int, task_id: int):
     board = owned(Board, board_id)
-    task = _task(board, task_id)
-    totals = board_service.task_counts(session=get_session(), board_ids=[board.id])[board.id]
+    return _card(board, _task(board, task_id))
+
+
+def _card(board, task, status: int = 200, **extra) -> Response:
+    """One task card alone (``quick=True``: with its quick controls open)."""
+    session = get_session()
+    totals = board_service.task_counts(session=session, board_ids=[board.id])[board.id]
     return _partial(
         "task_card",
-        task=task,
-        board=board,
-        today=task_service.today(),
-        due_soon_days=task_service.DUE_SOON_DAYS,
-        status_labels=STATUS_LABELS,
+        status=status,
+        task=task_views.view(session=session, task_id=task.id),
+        board_url=url_for("boards.show", board_id=board.id),
+        today=task_views.today(),
         column_size=totals[task.status],
+        **extra,
     )
+
+
+@bp.get("/<int:board_id>/tasks/<int:task_id>/quick")
+def quick_controls(board_id: int, task_id: int):
+    """The card with its priority, due date and labels controls open."""
+    board = owned(Board, board_id)
+    return _card(board, _task(board, task_id), quick=True)
+
+
+QUICK_FIELDS = ("priority", "due_date", "labels")
+
+
+@bp.post("/<int:board_id>/tasks/<int:task_id>/quick")
+def quick_save(board_id: int, task_id: int):
+    """Save the quick controls that were sent (htmx sends the one that changed). Only
+    those fields are written, so no version check: nothing else of the task is replaced."""
+    board = owned(Board, board_id)
+    task = _task(board, task_id)
+    changes = {name: request.form[name] for name in QUICK_FIELDS if name in request.form}
+    if "due_date" in changes:
+        changes["due_date"] = changes["due_date"].strip() or None
+    if "labels" in changes:
+        changes["labels"] = split_labels(changes["labels"])
+    try:
+        task_service.update_task(
+            session=get_session(), user=_user(), task=task, changes=parse(TaskUpdate, changes)
+        )
+    except ValidationFailed as exc:
+        if not is_htmx():
+            flash("The task was not saved: " + exc.details[0]["message"], "error")
+            return redirect(_board_url(board, _filters()))
+        return _card(board, task, 422, quick=True, quick_errors=field_messages(exc))
+    if not is_htmx():
+        return redirect(_board_url(board, _filters()))
+    return _card(board, task, quick=True)
 
 
 @bp.get("/<int:board_id>/tasks/<int:task_id>/edit")
 def edit_task(board_id: int, task_id: int):
     board = owned(Board, board_id)
     task = _task(board, task_id)
-    return _partial("task_form", board=board, task=task, form=_task_form(task))
+    return _partial("task_form", **_form_context(board, task, _task_form(task)))
+
+
+def _form_context(board, task, form, **extra) -> dict:
+    return {
+        "board_url": url_for("boards.show", board_id=board.id),
+        "task": task,
+        "form": form,
+        **extra,
+    }
 
 
 def _task_form(task, formdata=None) -> TaskForm:
@@ -332,17 +405,23 @@ def save_task(board_id: int, task_id: int):
     form = TaskForm()
     if form.validate():
         try:
+            changes = parse(
+                TaskUpdate,
+                {
+                    "title": form.title.data,
+                    "description": form.description.data or "",
+                    "priority": form.priority.data,
+                    "status": form.status.data,
+                    "due_date": form.due_date.data,
+                    "labels": split_labels(form.labels.data or ""),
+                },
+            )
             task_service.update_task(
                 session=get_session(),
                 user=_user(),
                 task=task,
+                changes=changes,
                 expected_version=form.version.data,
-                title=form.title.data,
-                description=form.description.data or "",
-                priority=form.priority.data,
-                status=form.status.data,
-                due_date=form.due_date.data,
-                labels=task_service.split_labels(form.labels.data or ""),
             )
         except task_service.VersionConflict as exc:
             return _conflict(board, exc.task, form)
@@ -354,7 +433,7 @@ def save_task(board_id: int, task_id: int):
         flash("The task was not saved: " + _first_error(form), "error")
         return redirect(_board_url(board, _filters()))
     return _form_in_place(
-        _partial("task_form", status=422, board=board, task=task, form=form), task
+        _partial("task_form", status=422, **_form_context(board, task, form)), task
     )
 
 
@@ -380,7 +459,7 @@ def _conflict(board, current, mine: TaskForm) -> Response:
         flash("This task was changed elsewhere; nothing was saved.", "error")
         return redirect(_board_url(board, _filters()))
     response = _partial(
-        "task_form", status=409, board=board, task=current, form=fresh, conflict=differences
+        "task_form", status=409, **_form_context(board, current, fresh, conflict=differences)
     )
     return _form_in_place(response, current)
 
@@ -401,11 +480,11 @@ def move_task(board_id: int, task_id: int):
         position = None  # last in the next column
     elif direction in ("up", "down"):
         status = task.status
-        position = max(0, task.position + (-1 if direction == "up" else 1))
+        here = task_views.view(session=get_session(), task_id=task.id).position
+        position = max(0, here + (-1 if direction == "up" else 1))
     before = request.values.get("before_id", type=int)
-    task_service.move_task(
-        session=get_session(), task=task, status=status, position=position, before_id=before
-    )
+    move = TaskMove(status=status, position=position)
+    task_service.move_task(session=get_session(), task=task, move=move, before_id=before)
     return _done(board, focus=f"{direction}-{task.id}" if direction else f"task-{task.id}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -18,8 +19,17 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from webapp.db import Base, UTCDateTime, utcnow
 from webapp.models.user import User
 
+# The lists of values and the limits of boards and tasks: the schemas, the forms, the
+# templates and the check constraints below all read them from here.
 PRIORITIES = ("low", "medium", "high", "urgent")
 STATUSES = ("pending", "in_progress", "completed")
+STATUS_LABELS = {"pending": "Pending", "in_progress": "In progress", "completed": "Completed"}
+NAME_MAX = 100
+BOARD_DESCRIPTION_MAX = 2000
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+LABEL_MAX = 30
+LABELS_MAX = 10
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -31,7 +41,7 @@ class Board(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -54,20 +64,22 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         CheckConstraint(_in("status", STATUSES), name="status"),
-        # A column of the board is (board_id, status) ordered by position.
-        Index("ix_tasks_board_id_status_position", "board_id", "status", "position"),
+        # A column of the board is (board_id, status) ordered by (rank, id); with the id in
+        # the index, neighbours and positions are index-only lookups.
+        Index("ix_tasks_board_id_status_rank", "board_id", "status", "rank", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[str] = mapped_column(String(10), default="medium")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
-    # Dense 0..n-1 within the (board, status) column; kept so by services.tasks.
-    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The order within the (board, status) column: gapped, so a move changes one row (see
+    # services.tasks); clients see the dense position computed from it.
+    rank: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -83,7 +95,6 @@ class Task(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="TaskLabel.position",
-        lazy="selectin",
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -95,14 +106,6 @@ class Task(Base):
     @property
     def is_completed(self) -> bool:
         return self.status == "completed"
-
-    def is_overdue(self, today: date) -> bool:
-        return self.due_date is not None and self.due_date < today and not self.is_completed
-
-    def is_due_soon(self, today: date, days: int = 2) -> bool:
-        if self.due_date is None or self.is_completed:
-            return False
-        return 0 <= (self.due_date - today).days <= days
 
     def __repr__(self) -> str:
         return f"<Task {self.id} {self.title!r} {self.status}>"
@@ -116,6 +119,6 @@ class TaskLabel(Base):
     task_id: Mapped[int] = mapped_column(
         ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(LABEL_MAX), primary_key=True)
     # Labels keep the order the user gave them.
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,4 +1,11 @@
-"""Boards: create, rename, delete, and the default board every user has."""
+"""Boards: create, rename, delete, and the default board every user has.
+
+The default board is made on first need (:func:`default_board`: the board list in the
+browser and the API, a task created without a board), not by a sign-up hook: it has to be
+made lazily anyway for accounts older than boards and for users who deleted all theirs,
+and one mechanism covers both. It is idempotent (the user's row is locked while it checks),
+so two first requests at once still make one board.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
-from webapp.errors import ValidationFailed, field_error
 from webapp.models import Board, Task, User
 from webapp.models.board import STATUSES
-from webapp.services import signup_hooks
+from webapp.services.board_inputs import BoardCreate, BoardUpdate
 
-NAME_MAX = 100
-DESCRIPTION_MAX = 2000
 DEFAULT_BOARD_NAME = "My board"
-
-
-def _clean(*, name: str | None = None, description: str | None = None) -> dict:
-    errors, clean = [], {}
-    for field, value in (("name", name), ("description", description)):
-        if value is not None and "\x00" in value:
-            # PostgreSQL cannot store NUL characters; no real text contains them.
-            errors.append(field_error(field, "Text must not contain NUL characters."))
-    if name is not None:
-        name = " ".join(name.split())  # one line, no stray spaces
-        if not 1 <= len(name) <= NAME_MAX:
-            errors.append(field_error("name", f"Name must be 1 to {NAME_MAX} characters long."))
-        clean["name"] = name
-    if description is not None:
-        description = description.strip()
-        if len(description) > DESCRIPTION_MAX:
-            errors.append(
-                field_error(
-                    "description", f"Description must be at most {DESCRIPTION_MAX} characters."
-                )
-            )
-        clean["description"] = description
-    if errors:
-        raise ValidationFailed("Some fields are not valid.", details=errors)
-    return clean
 
 
 def list_boards(*, session: Session, user: User, limit=None, offset: int = 0) -> list[Board]:
@@ -70,10 +49,9 @@ def task_counts(*, session: Session, board_ids: list[int]) -> dict[int, dict[str
 
 
 def create_board(
-    *, session: Session, user: User, name: str, description: str = "", commit: bool = True
+    *, session: Session, user: User, board_in: BoardCreate, commit: bool = True
 ) -> Board:
-    clean = _clean(name=name, description=description)
-    board = Board(owner_id=user.id, **clean)
+    board = Board(owner_id=user.id, **board_in.model_dump())
     session.add(board)
     if commit:
         session.commit()
@@ -82,11 +60,10 @@ def create_board(
     return board
 
 
-def update_board(
-    *, session: Session, board: Board, name: str | None = None, description: str | None = None
-) -> Board:
-    for key, value in _clean(name=name, description=description).items():
-        setattr(board, key, value)
+def update_board(*, session: Session, board: Board, changes: BoardUpdate) -> Board:
+    """Change the fields given in ``changes``."""
+    for name in changes.model_fields_set:
+        setattr(board, name, getattr(changes, name))
     session.commit()
     return board
 
@@ -98,33 +75,38 @@ def delete_board(*, session: Session, board: Board) -> None:
 
 
 def default_board(*, session: Session, user: User) -> Board:
-    """The user's first board, made on the spot for accounts that have none (older accounts,
-    or a user who deleted them all)."""
-    board = session.scalar(
-        select(Board).where(Board.owner_id == user.id).order_by(Board.id).limit(1)
-    )
+    """The user's first board, made on the spot for a user who has none."""
+    query = select(Board).where(Board.owner_id == user.id).order_by(Board.id).limit(1)
+    board = session.scalar(query)
     if board is None:
-        board = create_board(session=session, user=user, name=DEFAULT_BOARD_NAME)
+        # Two first requests at once: the second waits here, then finds the first's board
+        # (PostgreSQL; SQLite runs one writer at a time anyway).
+        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        board = session.scalar(query)
+    if board is None:
+        board = create_board(
+            session=session, user=user, board_in=BoardCreate(name=DEFAULT_BOARD_NAME)
+        )
     return board
 
 
-@signup_hooks.register
-def create_default_board(*, session: Session, user: User) -> None:
-    """Every new account starts with one board (committed with the account)."""
-    session.add(Board(owner_id=user.id, name=DEFAULT_BOARD_NAME, description=""))
-
-
 def fingerprint(*, session: Session, board: Board) -> str:
-    """A short digest of everything a board page shows, so a poll can answer "unchanged"
-    cheaply. Positions are included because renumbering does not bump versions."""
-    rows = session.execute(
-        select(Task.id, Task.version, Task.status, Task.position)
-        .where(Task.board_id == board.id)
-        .order_by(Task.id)
-    ).all()
+    """A short digest of what a board page shows, so a poll can answer "unchanged" cheaply:
+    every task write changes the count of tasks, the latest ``updated_at`` or the sum of
+    versions (a move bumps the moved task's version; the others do not move)."""
+    count, latest, versions = session.execute(
+        select(func.count(Task.id), func.max(Task.updated_at), func.sum(Task.version)).where(
+            Task.board_id == board.id
+        )
+    ).one()
+    return digest(board, count, latest, versions or 0)
+
+
+def digest(board: Board, count: int, latest, versions: int) -> str:
+    """:func:`fingerprint` from its parts (a page that has the rows computes them itself)."""
     # The date is part of it: "overdue" and "due soon" marks change at midnight.
-    head = f"{utcnow().date()}|{board.name}|{board.updated_at.isoformat()}|"
-    digest = hashlib.sha256(head.encode())
-    for row in rows:
-        digest.update(f"{row.id}:{row.version}:{row.status}:{row.position};".encode())
-    return digest.hexdigest()[:16]
+    stamp = latest.isoformat() if latest else ""
+    head = (
+        f"{utcnow().date()}|{board.name}|{board.updated_at.isoformat()}|{count}|{stamp}|{versions}"
+    )
+    return hashlib.sha256(head.encode()).hexdigest()[:16]

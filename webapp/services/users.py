@@ -116,9 +116,6 @@ def create_user(*, session: Session, email: str, username: str, password: str) -
     except IntegrityError:  # a concurrent sign-up won the race
         session.rollback()
         raise Conflict("An account with these details already exists.") from None
-    from webapp.services import signup_hooks
-
-    signup_hooks.run(session=session, user=user)
     session.commit()
     return user
 
