@@ -160,7 +160,7 @@ def test_a_generated_client_runs_the_whole_workflow(generated, live):
         body=models.RunCreate(
             dataset_id=dataset.id,
             algorithm=models.RunCreateAlgorithm("kmeans"),
-            params=models.RunCreateParams.from_dict({"k": 3}),
+            params=models.KMeansParams(k=3),
         ),
     )
     assert isinstance(run, models.RunPublic), run

@@ -125,17 +125,25 @@ def test_edit_from_two_tabs_shows_conflict(page: Page, live_server, live_app, al
     expect(page.get_by_role("button", name="Renamed in tab one")).to_be_visible()
 
     # The board refreshes every few seconds, but never under an open form: wait until a poll
-    # has asked boardCanRefresh() (htmx evaluates the trigger's filter on every tick) and
-    # been told no, rather than sleeping past a tick a loaded machine may not have reached.
+    # has asked boardCanRefresh() (app.js asks it before every poll request) and been told
+    # no, rather than sleeping past a tick a loaded machine may not have reached. The count
+    # goes into the page, where an auto-waiting expect sees it (the page's CSP forbids the
+    # eval that wait_for_function would need).
     assert second.evaluate("boardCanRefresh()") is False
     second.evaluate(
         """() => {
           const ask = window.boardCanRefresh;
-          window.refreshesDeclined = 0;
-          window.boardCanRefresh = () => ask() || (window.refreshesDeclined++, false);
+          document.body.dataset.refreshesDeclined = "0";
+          window.boardCanRefresh = () => {
+            if (ask()) return true;
+            document.body.dataset.refreshesDeclined++;
+            return false;
+          };
         }"""
     )
-    second.wait_for_function("window.refreshesDeclined > 0")
+    expect(second.locator("body")).to_have_attribute(
+        "data-refreshes-declined", re.compile(r"^[1-9]")
+    )
     expect(second.locator(".task-form input[name=title]")).to_have_value("Renamed in tab two")
     second.get_by_role("button", name="Save").click()
     conflict = second.get_by_test_id("conflict")

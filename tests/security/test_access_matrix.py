@@ -31,6 +31,7 @@ from webapp.services import datasets as dataset_service
 from webapp.services import runs as run_service
 from webapp.services import tasks as task_service
 from webapp.services import training, users
+from webapp.services.board_inputs import BoardCreate, TaskCreate
 
 PUBLIC, PRIVATE, OWNED = "public", "private", "owned"
 
@@ -84,6 +85,9 @@ ACCESS = {
     "boards.edit_task": OWNED,
     "boards.move_task": OWNED,
     "boards.restore_task": OWNED,
+    "boards.dismiss_intro": OWNED,
+    "boards.quick_controls": OWNED,
+    "boards.quick_save": OWNED,
     "api.list_boards": PRIVATE,
     "api.create_board": PRIVATE,
     "api.get_board": OWNED,
@@ -209,9 +213,11 @@ class Owner:
         with self.app.app_context():
             session = get_session()
             user = self.user(session)
-            board = board_service.create_board(session=session, user=user, name="Board")
+            board = board_service.create_board(
+                session=session, user=user, board_in=BoardCreate(name="Board")
+            )
             task = task_service.create_task(
-                session=session, user=user, title="Task", board_id=board.id
+                session=session, user=user, task_in=TaskCreate(title="Task", board_id=board.id)
             )
             dataset = dataset_service.create_dataset(
                 session=session, user=user, filename="s.csv", content=CSV
@@ -250,9 +256,11 @@ class Owner:
         with self.app.app_context():
             session = get_session()
             user = self.user(session)
-            board = board_service.create_board(session=session, user=user, name="Spare")
+            board = board_service.create_board(
+                session=session, user=user, board_in=BoardCreate(name="Spare")
+            )
             task = task_service.create_task(
-                session=session, user=user, title="Spare", board_id=board.id
+                session=session, user=user, task_in=TaskCreate(title="Spare", board_id=board.id)
             )
             dataset = dataset_service.create_dataset(
                 session=session, user=user, filename="spare.csv", content=CSV

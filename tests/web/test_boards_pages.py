@@ -362,12 +362,14 @@ def test_edit_with_bad_labels_says_the_rule(client, app, board_id, labels, messa
         assert get_session().get(Task, task_id).labels == []
 
 
-def test_nul_in_a_title_is_a_form_error(client, app, board_id):
+def test_nul_in_a_title_is_refused(client, app, board_id):
+    """Refused for every form before any view runs (webapp.hardening): no browser can type
+    one, and PostgreSQL cannot store it."""
     response = client.post(
         f"/boards/{board_id}/tasks", data={"title": "a\x00b", "status": "pending"}, headers=HTMX
     )
     assert response.status_code == 422
-    assert "must not contain NUL characters" in response.text
+    assert "NUL character" in response.text
     assert task_ids(app, board_id) == []
 
 

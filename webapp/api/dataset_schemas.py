@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from webapp.api.schemas import ApiModel, Page
 from webapp.services.datasets import NAME_MAX
 
 Delimiter = Literal[",", ";", "\t", "|", "whitespace"]
 Decimal = Literal[".", ","]
-Quote = Literal['"', "'"]
+QUOTES = ('"', "'")
+
+
+def _one_of(*allowed: str):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError("Choose " + " or ".join(repr(a) for a in allowed) + ".")
+        return value
+
+    return AfterValidator(check)
+
+
+# The quote characters are a pattern in the document, not an enum: client generators make
+# a name for every enum value, and a name cannot be made of a quote character.
+Quote = Annotated[
+    str,
+    _one_of(*QUOTES),
+    WithJsonSchema({"type": "string", "pattern": "^[\"']$", "examples": ['"']}),
+]
+QuoteOrAuto = Annotated[
+    str,
+    _one_of(*QUOTES, "auto"),
+    WithJsonSchema({"type": "string", "pattern": "^([\"']|auto)$", "examples": ["auto"]}),
+]
 MAX_SKIP = 10_000
 _DELIMITER_HELP = "'whitespace' splits on runs of spaces and tabs (pandas' sep=r'\\s+')."
 _SKIP_FIRST_HELP = "Lines at the top that are not part of the table (titles, notes)."
@@ -127,7 +150,9 @@ class DatasetParseRequest(ApiModel):
         default=None, description=_DELIMITER_HELP
     )
     decimal: Literal[".", ",", "auto"] | None = None
-    quotechar: Literal['"', "'", "auto"] | None = None
+    quotechar: QuoteOrAuto | None = Field(
+        default=None, description="The character that quotes values (`\"` or `'`), or 'auto'."
+    )
     header_row: int | Literal["auto"] | None = Field(
         default=None, description="0 to 200, null (no header) or 'auto'."
     )
