@@ -108,9 +108,7 @@ def test_board_drag_and_drop_survives_reload_and_filters(page: Page, live_server
 
 def test_edit_from_two_tabs_shows_conflict(page: Page, live_server, live_app, alice):
     task_id = make_task(live_app, title="Shared task")
-    log_in(page, live_server)
-    page.goto(f"{live_server}/boards")
-    page.get_by_role("link", name="Open").first.click()
+    open_board(page, live_server)
     second = page.context.new_page()
     second.set_default_timeout(10_000)
     second.goto(page.url)
@@ -162,9 +160,7 @@ def test_edit_from_two_tabs_shows_conflict(page: Page, live_server, live_app, al
 def test_keyboard_moves_keep_focus(page: Page, live_server, live_app, alice):
     make_task(live_app, title="First")
     make_task(live_app, title="Second")
-    log_in(page, live_server)
-    page.goto(f"{live_server}/boards")
-    page.get_by_role("link", name="Open").first.click()
+    open_board(page, live_server)
 
     second = page.locator(".task", has_text="Second")
     second.get_by_role("button", name="Move up").focus()
@@ -186,9 +182,7 @@ def test_keyboard_moves_keep_focus(page: Page, live_server, live_app, alice):
 
 def test_delete_with_undo_and_changes_from_elsewhere(page: Page, live_server, live_app, alice):
     make_task(live_app, title="Keep me")
-    log_in(page, live_server)
-    page.goto(f"{live_server}/boards")
-    page.get_by_role("link", name="Open").first.click()
+    open_board(page, live_server)
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator(".task", has_text="Keep me").get_by_role("button", name="Delete").click()
@@ -207,9 +201,7 @@ def test_delete_with_undo_and_changes_from_elsewhere(page: Page, live_server, li
 def test_phone_layout_has_no_page_overflow(page: Page, live_server, live_app, alice):
     make_task(live_app, title="A task with a rather long title that has to wrap on a phone")
     page.set_viewport_size(PHONE)
-    log_in(page, live_server)
-    page.goto(f"{live_server}/boards")
-    page.get_by_role("link", name="Open").first.click()
+    open_board(page, live_server)
     expect(page.get_by_test_id("task")).to_have_count(1)
     assert_no_sideways_scroll(page)
     add_task(page, "Added on the phone")
@@ -239,10 +231,13 @@ def seen(request, new_context, output_path):
 
 
 def open_board(page: Page, base: str) -> None:
+    """Log in and open the first board, its scripts run: a button htmx has not wired up
+    yet does nothing when pressed (the board's buttons are htmx-only, not forms)."""
     log_in(page, base)
     page.goto(f"{base}/boards")
     page.get_by_role("link", name="Open").first.click()
     expect(page.get_by_role("heading", name="My board")).to_be_visible()
+    page.wait_for_load_state()
 
 
 def settled(page: Page) -> None:
