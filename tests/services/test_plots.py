@@ -8,7 +8,7 @@ import pytest
 
 from webapp.errors import NotFound
 from webapp.models import Run
-from webapp.services import plots
+from webapp.services import plot_drawing, plots
 
 
 def make_run(results: dict, *, status="succeeded", algorithm="kmeans", task="clustering") -> Run:
@@ -21,6 +21,8 @@ def test_registry_names_are_unique_and_titled():
     names = [plot.name for plot in plots.PLOTS]
     assert len(names) == len(set(names))
     assert all(plot.title and plot.data for plot in plots.PLOTS)
+    # One drawing per plot, no more, no fewer.
+    assert set(plot_drawing.FIGURES) == set(names)
 
 
 def test_a_run_has_the_plots_whose_data_it_stored():
