@@ -19,9 +19,9 @@ README's configuration table). These are the server's, also from the environment
 
 Each worker builds the app itself (no ``preload_app``): the app starts a sweeper thread and
 opens database connections, and neither survives a fork. After the app is built, the
-worker calls ``gc.freeze()``: the ~200k objects of the imported modules (numpy, pandas,
-matplotlib, mlcore, SQLAlchemy) move to the permanent generation, so full collections stop
-walking them (measured in the README).
+worker calls ``gc.freeze()``: the objects of the imported modules (Flask, SQLAlchemy, ...)
+move to the permanent generation, so full collections stop walking them (measured in the
+README). The ML stack is imported on first use (``webapp.lazy``), which freezes it as well.
 
 Metrics: ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory when unset) lets the
 workers write their counters to shared files that ``/metrics`` adds up; the files of a

@@ -28,10 +28,13 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from cachetools import LRUCache
 from flask import current_app, has_app_context
+
+from webapp.lazy import lazy_import
+
+np = lazy_import("numpy")  # for the data-frame codec only (see webapp.lazy)
+pd = lazy_import("pandas")
 
 log = logging.getLogger(__name__)
 

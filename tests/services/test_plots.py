@@ -6,9 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.conftest import _empty_tables as empty_tables
+from tests.conftest import make_test_app
+from tests.ml_helpers import shutdown_jobs, start, upload, wait
+from tests.utils.auth import ApiAuth
+from webapp import security
+from webapp.db import get_session
 from webapp.errors import NotFound
 from webapp.models import Run
-from webapp.services import plots
+from webapp.services import plot_drawing, plots
 
 
 def make_run(results: dict, *, status="succeeded", algorithm="kmeans", task="clustering") -> Run:
@@ -21,6 +27,8 @@ def test_registry_names_are_unique_and_titled():
     names = [plot.name for plot in plots.PLOTS]
     assert len(names) == len(set(names))
     assert all(plot.title and plot.data for plot in plots.PLOTS)
+    # One drawing per plot, no more, no fewer.
+    assert set(plot_drawing.FIGURES) == set(names)
 
 
 def test_a_run_has_the_plots_whose_data_it_stored():
@@ -57,37 +65,59 @@ def evil_csv(rows: int = 90) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"algorithm": "kmeans", "features": ["$\\foo$", NESTED]},
-        {"algorithm": "kmeans"},
-        {"algorithm": "decision_tree", "target": "class"},
-        {"algorithm": "random_forest", "target": "class", "params": {"n_estimators": 5}},
-        {"algorithm": "random_forest", "target": "$y$", "params": {"n_estimators": 5}},
-        {"algorithm": "decision_tree", "target": "$y$"},
-    ],
-    ids=["kmeans-2d", "kmeans-pca", "tree", "forest", "forest-regression", "tree-regression"],
-)
-def test_every_plot_draws_names_that_look_like_tex_as_text(app, client, user_headers, body):
-    from tests.ml_helpers import shutdown_jobs, train, upload
+# The six runs the drawing test renders, by test id.
+RUNS = {
+    "kmeans-2d": {"algorithm": "kmeans", "features": ["$\\foo$", NESTED]},
+    "kmeans-pca": {"algorithm": "kmeans"},
+    "tree": {"algorithm": "decision_tree", "target": "class"},
+    "forest": {"algorithm": "random_forest", "target": "class", "params": {"n_estimators": 5}},
+    "forest-regression": {
+        "algorithm": "random_forest",
+        "target": "$y$",
+        "params": {"n_estimators": 5},
+    },
+    "tree-regression": {"algorithm": "decision_tree", "target": "$y$"},
+}
 
+
+@pytest.fixture(scope="module")
+def trained(database_url, tmp_path_factory):
+    """One upload and the six runs, trained once for the module (the tests only read them):
+    ``(app, client, headers, {test id: run})``. The tables are emptied at the end, as the
+    ``app`` fixture does after each test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "BCRYPT_ROUNDS", 4)  # as the suite's fast_bcrypt does
+        app = make_test_app(database_url, tmp_path_factory.mktemp("plots") / "instance")
+        client = app.test_client()
+        headers = ApiAuth(client, app).headers("alice")
     try:
-        dataset = upload(client, user_headers, "tex.csv", content=evil_csv())
-        run = train(client, user_headers, app=app, dataset_id=dataset["id"], **body)
-        assert run["status"] == "succeeded", run["error"]
-        assert run["plots"]
-        for plot in run["plots"]:
-            response = client.get(plot["url"], headers=user_headers)
-            assert response.status_code == 200, (plot["name"], response.get_data()[:300])
-        with app.app_context():
-            from webapp.db import get_session
-
-            stored = get_session().get(Run, run["id"])
-            for plot in plots.available(stored):
-                for theme in plots.THEMES:
-                    for size in plots.SIZES:
-                        svg = plots.render(stored, plot.name, "svg", theme, size).decode()
-                        assert svg.startswith("<?xml") and "<script" not in svg
+        dataset = upload(client, headers, "tex.csv", content=evil_csv())
+        started = {}
+        for name, body in RUNS.items():  # queued together: the job pool trains two at a time
+            response = start(client, headers, dataset_id=dataset["id"], **body)
+            assert response.status_code == 202, response.get_json()
+            started[name] = response.get_json()["id"]
+        runs = {name: wait(client, headers, run_id, app=app) for name, run_id in started.items()}
+        yield app, client, headers, runs
     finally:
         shutdown_jobs(app)
+        with app.app_context():
+            empty_tables(app)
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_every_plot_draws_names_that_look_like_tex_as_text(trained, name):
+    app, client, headers, runs = trained
+    run = runs[name]
+    assert run["status"] == "succeeded", run["error"]
+    assert run["plots"]
+    for plot in run["plots"]:
+        response = client.get(plot["url"], headers=headers)
+        assert response.status_code == 200, (plot["name"], response.get_data()[:300])
+    with app.app_context():
+        stored = get_session().get(Run, run["id"])
+        for plot in plots.available(stored):
+            for theme in plots.THEMES:
+                for size in plots.SIZES:
+                    svg = plots.render(stored, plot.name, "svg", theme, size).decode()
+                    assert svg.startswith("<?xml") and "<script" not in svg

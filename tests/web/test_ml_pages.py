@@ -297,6 +297,18 @@ def test_compare_runs_on_a_data_set_marks_the_best_and_diffs_two(app, client, lo
     assert client.get(f"/runs/diff?a={ids[0]}&b={ids[0]}").status_code == 302
 
 
+def test_runs_compared_on_a_data_set_are_in_the_runs_section(app, client, logged_in):
+    # The page lists runs (its breadcrumb says "Runs ›"); its URL sits under /datasets/.
+    dataset_id = add_sample(app)
+    nav = re.compile(r'<nav class="nav container".*?</nav>', re.S)
+    compare = nav.search(client.get(f"/datasets/{dataset_id}/runs").get_data(as_text=True))[0]
+    assert '<a href="/runs" aria-current="page">Runs</a>' in compare
+    assert '<a href="/datasets/">Data sets</a>' in compare
+    detail = nav.search(client.get(f"/datasets/{dataset_id}").get_data(as_text=True))[0]
+    assert '<a href="/datasets/" aria-current="page">Data sets</a>' in detail
+    assert '<a href="/runs">Runs</a>' in detail
+
+
 def test_run_page_speaks_in_words(app, client, logged_in):
     dataset_id = add_sample(app, "sample_classification.csv")
     run_id = start_run(app, client, dataset_id, "decision_tree", target="plan",

@@ -23,10 +23,12 @@ from webapp.api.routing import parse_json_body
 from webapp.db import get_session
 from webapp.downloads import attachment
 from webapp.errors import ValidationFailed
+from webapp.lazy import lazy_import
 from webapp.models import ModelVersion
 from webapp.services import model_versions as model_service
-from webapp.services import predictions as prediction_service
 from webapp.web import owned
+
+prediction_service = lazy_import("webapp.services.predictions")  # pandas, mlcore (webapp.lazy)
 
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 

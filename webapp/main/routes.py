@@ -15,6 +15,10 @@ NAV_SECTIONS = (
     ("Models", "ml.models_index", True),
     ("API docs", "api_docs.docs", False),
 )
+# A page belongs to the section whose URL its path starts with, except these, which belong
+# where people reach them from: the runs compared on a data set (/datasets/<id>/runs) are
+# listed from Runs and a run's page, say "Runs ›" in their breadcrumb and lead to run diffs.
+SECTION_OF = {"ml.compare_runs": "ml.runs_index"}
 
 
 @bp.app_context_processor
@@ -25,10 +29,14 @@ def layout_context() -> dict:
     # error pages still render.
     viewer = current_user if current_user.is_authenticated else None
     nav_items = []
+    section = SECTION_OF.get(request.endpoint)
     for label, endpoint, private in NAV_SECTIONS:
         if viewer or not private:
             href = url_for(endpoint)
-            active = request.path == href or request.path.startswith(href.rstrip("/") + "/")
+            if section:
+                active = endpoint == section
+            else:
+                active = request.path == href or request.path.startswith(href.rstrip("/") + "/")
             nav_items.append({"label": label, "href": href, "active": active})
     return {"viewer": viewer, "nav_items": nav_items}
 

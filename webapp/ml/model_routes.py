@@ -9,12 +9,14 @@ from flask_login import current_user
 from webapp.db import get_session
 from webapp.downloads import attachment
 from webapp.errors import AppError, ValidationFailed
+from webapp.lazy import lazy_import
 from webapp.ml import bp
 from webapp.models import ModelVersion
 from webapp.services import model_versions as model_service
-from webapp.services import predictions as prediction_service
 from webapp.services.runs import ALGORITHM_LABELS
 from webapp.web import owned
+
+prediction_service = lazy_import("webapp.services.predictions")  # pandas, mlcore (webapp.lazy)
 
 
 @bp.get("/models")

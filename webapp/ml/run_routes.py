@@ -14,6 +14,7 @@ from webapp import jobs
 from webapp.db import get_session, utcnow
 from webapp.downloads import attachment
 from webapp.errors import NotFound, ValidationFailed
+from webapp.lazy import lazy_import
 from webapp.ml import bp
 from webapp.ml.forms import settings_from_form
 from webapp.models import Dataset, ModelVersion, Run
@@ -21,11 +22,12 @@ from webapp.models.ml import QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
 from webapp.services import model_versions as model_service
 from webapp.services import plots as plot_service
-from webapp.services import predictions as prediction_service
 from webapp.services import runs as run_service
 from webapp.services.run_settings import default_params
 from webapp.services.runs import ALGORITHM_LABELS
 from webapp.web import field_messages, is_htmx, owned
+
+prediction_service = lazy_import("webapp.services.predictions")  # pandas, mlcore (webapp.lazy)
 
 HELP = {
     "kmeans": "Groups similar rows into k clusters. No target: it finds structure by itself. "

@@ -28,7 +28,9 @@ import csv
 import io
 import re
 
-import numpy as np
+from webapp.lazy import lazy_import
+
+np = lazy_import("numpy")  # forms import the option names at start-up (webapp.lazy)
 
 WHITESPACE = "whitespace"
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", WHITESPACE: "whitespace"}

@@ -34,10 +34,8 @@ import re
 import warnings
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-import pandas as pd
-
 from webapp.errors import PayloadTooLarge, ValidationFailed, field_error
+from webapp.lazy import lazy_import
 from webapp.services.csv_layout import (
     DELIMITERS,
     QUOTES,
@@ -57,6 +55,10 @@ from webapp.services.csv_layout import (
     sample_records,
     show,
 )
+
+# Forms import the option names at start-up; pandas loads with the first file (webapp.lazy).
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 __all__ = [
     "DECIMALS",

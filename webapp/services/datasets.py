@@ -11,15 +11,21 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.cache import Cache, frame_from_bytes, frame_to_bytes
 from webapp.errors import NotFound, ValidationFailed, field_error
+from webapp.lazy import lazy_import
 from webapp.models import Dataset, DatasetFile, User
-from webapp.services import csv_parsing, profiling, quotas
+from webapp.services import csv_parsing, quotas
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+profiling = lazy_import("webapp.services.profiling")  # pandas and mlcore (webapp.lazy)
 
 NAME_MAX = 120
 FILENAME_MAX = 255

@@ -6,11 +6,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mlcore import persistence
 from webapp.cache import Cache
 from webapp.errors import NotFound, ValidationFailed
+from webapp.lazy import lazy_import
 from webapp.models import ModelVersion, User
 from webapp.services import metric_info
+
+persistence = lazy_import("mlcore.persistence")  # mlcore loads with the first model (webapp.lazy)
 
 
 def list_versions(

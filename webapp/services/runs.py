@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.errors import NotFound, ServiceUnavailable, ValidationFailed, field_error
+from webapp.lazy import lazy_import
 from webapp.models import Dataset, Run, User
 from webapp.models.ml import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from webapp.services import datasets as dataset_service
@@ -35,6 +36,8 @@ from webapp.services.run_settings import (
     RunSettings,
     parse_settings,
 )
+
+preprocessing = lazy_import("mlcore.preprocessing")  # see webapp.lazy
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +132,9 @@ def _check_params(algorithm: str, params: dict, n_rows: int) -> None:
 
 
 def _check_target(frame, target: str, task: str | None) -> str:
-    from mlcore.preprocessing import infer_task, prepare_target
-
-    task = task or infer_task(frame[target])
+    task = task or preprocessing.infer_task(frame[target])
     try:
-        prepare_target(frame[target], task)
+        preprocessing.prepare_target(frame[target], task)
     except ValueError as exc:
         raise _fail("target", str(exc)) from None
     return task
