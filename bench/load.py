@@ -31,7 +31,7 @@ import gevent
 from locust import HttpUser, between, events, task
 from locust.env import Environment
 
-from bench.web import ROOT, Server, app_env, migrate
+from bench.web import ROOT, LocalhostCookiePolicy, Server, app_env, migrate
 
 TASK_CALLS = ("tasks: list", "tasks: create", "tasks: move")
 P99_TARGET_MS = 250
@@ -46,6 +46,7 @@ class Person(HttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self):
+        self.client.cookies.set_policy(LocalhostCookiePolicy())
         name = f"load_{os.getpid()}_{next(_names)}_{random.randrange(10**6)}"
         password = "load-password-123"
         user = {"email": f"{name}@example.com", "username": name, "password": password}

@@ -167,13 +167,22 @@ def migrate(root: Path, env: dict) -> None:
 # -- seeding through the API -----------------------------------------------------------------
 
 
+class LocalhostCookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """The server runs as in production, so its cookies are ``Secure`` (HTTPS only); the
+    benchmark talks plain HTTP to 127.0.0.1, as a TLS-terminating proxy would, and sends them
+    anyway."""
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return True
+
+
 class Client:
     """A tiny HTTP client (standard library only) with a cookie jar and a bearer token."""
 
     def __init__(self, base: str):
         self.base = base
         self.token = None
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = http.cookiejar.CookieJar(policy=LocalhostCookiePolicy())
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def call(self, method: str, path: str, body=None, form=None):

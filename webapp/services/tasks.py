@@ -23,6 +23,9 @@ Versions. ``Task.version`` is SQLAlchemy's optimistic lock: callers pass
 ``expected_version`` (the version the user saw) and get ``VersionConflict`` when the task
 changed meanwhile. A move changes only the moved task: the others keep their version and
 their ETag, though their position as clients see it may shift (so the API's ETags are weak).
+A write without ``expected_version`` asked for no such check: when another writer changed
+the task between our read and our write, it is done again on the fresh row (last writer
+wins, ``_unconditional``) instead of answering a conflict the caller did not ask for.
 
 Writes use the ORM for its version check, and answer with the task as shown
 (``task_views.view``), read in the same transaction before the commit.
@@ -30,6 +33,7 @@ Writes use the ORM for its version check, and answer with the task as shown
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
@@ -180,6 +184,31 @@ def _check_version(task: Task, expected_version: int | None) -> None:
         raise VersionConflict(task)
 
 
+class _LostRace(Exception):
+    """An unconditional write met a newer version of its task: do it again on that one."""
+
+
+ATTEMPTS = 3
+
+
+def _unconditional(write):
+    """Retry ``write`` on the fresh task when it lost a race it did not ask to know about
+    (no ``expected_version``); conditional writes answer the conflict as before."""
+
+    @functools.wraps(write)
+    def retrying(*, session: Session, task: Task, **kwargs):
+        for _attempt in range(ATTEMPTS):
+            try:
+                return write(session=session, task=task, **kwargs)
+            except _LostRace:
+                task = session.get(Task, task.id)  # rolled back: reloads the newer row
+                if task is None:
+                    raise NotFound("Task not found.") from None
+        raise Conflict("The task was changed or deleted at the same time; please retry.")
+
+    return retrying
+
+
 def _save(session: Session, task: Task, expected_version: int | None, *, new=False, show=True):
     """Write the task's changes, read it back as shown (in the same transaction: two round
     trips fewer than after the commit) and commit. A concurrent writer that won the race
@@ -191,10 +220,12 @@ def _save(session: Session, task: Task, expected_version: int | None, *, new=Fal
         return shown
     except StaleDataError:
         session.rollback()
-        if new or expected_version is None:
+        if new:
             raise Conflict(
                 "The task was changed or deleted at the same time; please retry."
             ) from None
+        if expected_version is None:
+            raise _LostRace() from None
         current = session.get(Task, task.id)
         if current is None:
             raise NotFound("Task not found.") from None
@@ -248,6 +279,7 @@ def _insert(session: Session, user: User, board_id: int, task_in: TaskCreate, **
     return _save(session, task, None, new=True)
 
 
+@_unconditional
 def update_task(
     *,
     session: Session,
@@ -285,6 +317,7 @@ def update_task(
     return _save(session, task, expected_version)
 
 
+@_unconditional
 def move_task(
     *,
     session: Session,
@@ -346,6 +379,7 @@ def snapshot(task: Task) -> dict:
     }
 
 
+@_unconditional
 def delete_task(*, session: Session, task: Task, expected_version: int | None = None) -> dict:
     """Delete the task (the others keep their ranks); returns its ``snapshot`` for an undo."""
     _check_version(task, expected_version)
