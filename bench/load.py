@@ -31,7 +31,7 @@ import gevent
 from locust import HttpUser, between, events, task
 from locust.env import Environment
 
-from bench.web import ROOT, LocalhostCookiePolicy, Server, app_env, migrate
+from bench.web import ROOT, Server, app_env, migrate
 
 TASK_CALLS = ("tasks: list", "tasks: create", "tasks: move")
 P99_TARGET_MS = 250
@@ -46,7 +46,6 @@ class Person(HttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self):
-        self.client.cookies.set_policy(LocalhostCookiePolicy())
         name = f"load_{os.getpid()}_{next(_names)}_{random.randrange(10**6)}"
         password = "load-password-123"
         user = {"email": f"{name}@example.com", "username": name, "password": password}
@@ -131,7 +130,8 @@ class Person(HttpUser):
 
 def report(environment: Environment, *, latency: bool = True) -> bool:
     """Print the table; True when the targets are met (``latency=False``: only "no
-    errors", for smoke runs too short to warm up)."""
+    errors", for smoke runs too short to warm up, or even to make every kind of request:
+    the users pick their actions at random)."""
     stats = environment.stats
     print("| request | count | req/s | p50 | p95 | p99 | max | errors |")
     print("|---|---|---|---|---|---|---|---|")
@@ -150,8 +150,8 @@ def report(environment: Environment, *, latency: bool = True) -> bool:
     for name in TASK_CALLS:
         entry = stats.entries.get((name, "GET" if name.endswith("list") else "POST"))
         if entry is None:
-            print(f"target missed: no {name} request was made")
-            ok = False
+            print(f"{'target missed: ' if latency else ''}no {name} request was made")
+            ok = ok and not latency
         elif latency and entry.get_response_time_percentile(0.99) >= P99_TARGET_MS:
             print(f"target missed: p99 of {name} is not under {P99_TARGET_MS} ms")
             ok = False

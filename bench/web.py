@@ -146,6 +146,7 @@ def app_env(database_url: str) -> dict:
     env.update(
         DATABASE_URL=database_url,
         APP_ENV="production",
+        SECURE_COOKIES="off",  # production settings, but plain HTTP to 127.0.0.1
         SECRET_KEY=secrets.token_urlsafe(48),
         MPLBACKEND="Agg",
         INSTANCE_PATH=tempfile.mkdtemp(prefix="bench-web-"),
@@ -167,22 +168,13 @@ def migrate(root: Path, env: dict) -> None:
 # -- seeding through the API -----------------------------------------------------------------
 
 
-class LocalhostCookiePolicy(http.cookiejar.DefaultCookiePolicy):
-    """The server runs as in production, so its cookies are ``Secure`` (HTTPS only); the
-    benchmark talks plain HTTP to 127.0.0.1, as a TLS-terminating proxy would, and sends them
-    anyway."""
-
-    def return_ok_secure(self, cookie, request) -> bool:
-        return True
-
-
 class Client:
     """A tiny HTTP client (standard library only) with a cookie jar and a bearer token."""
 
     def __init__(self, base: str):
         self.base = base
         self.token = None
-        self.jar = http.cookiejar.CookieJar(policy=LocalhostCookiePolicy())
+        self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def call(self, method: str, path: str, body=None, form=None):

@@ -157,3 +157,9 @@ def test_nothing_but_the_config_module_reads_the_environment():
         if "os.environ" in path.read_text(encoding="utf-8") or "getenv(" in path.read_text()
     ]
     assert readers == ["webapp/config.py"]
+
+
+def test_a_choice_names_what_it_accepts(clean_env):
+    clean_env.setenv("SECURE_COOKIES", "sometimes")
+    with pytest.raises(ConfigError, match="SECURE_COOKIES must be one of auto, on, off"):
+        load_config()

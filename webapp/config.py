@@ -41,6 +41,15 @@ def _optional(raw: str) -> str | None:
     return raw or None
 
 
+def _choice(*allowed: str):
+    def parse(raw: str) -> str:
+        if raw.lower() not in allowed:
+            raise ValueError(f"one of {', '.join(allowed)}")
+        return raw.lower()
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: where it lands in ``app.config`` and how it is read."""
@@ -70,8 +79,8 @@ class Setting:
         else:
             try:
                 value = self.parse(raw.strip())
-            except ValueError:
-                kind = {_whole: "a whole number", _number: "a number"}.get(self.parse, "valid")
+            except ValueError as exc:
+                kind = {_whole: "a whole number", _number: "a number"}.get(self.parse, str(exc))
                 raise ConfigError(f"{self.env} must be {kind}, got {raw!r}.") from None
         return self.convert(value) if self.convert is not None and value is not None else value
 
@@ -109,6 +118,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "APP_ENV", "development", "`production` refuses to start with a default or short secret"
+    ),
+    Setting(
+        "SECURE_COOKIES",
+        "auto",
+        "`auto`: session and remember-me cookies are sent over HTTPS only when "
+        "`APP_ENV=production`; `on`: always; `off`: never (only for a server reached over plain "
+        "HTTP on a network you trust)",
+        parse=_choice("auto", "on", "off"),
     ),
     Setting("ACCESS_TOKEN_MINUTES", 30, "access token lifetime", parse=_whole),
     Setting("REFRESH_TOKEN_DAYS", 14, "refresh token lifetime", parse=_whole),
@@ -265,8 +282,10 @@ def load_config(environ=None) -> dict:
 
 
 def secure_cookies(config: dict) -> None:
-    """In production, cookies go over HTTPS only (``APP_ENV=production``)."""
-    if config.get("APP_ENV") == "production":
+    """Cookies over HTTPS only in production (``SECURE_COOKIES=auto``), or as set."""
+    choice = config.get("SECURE_COOKIES", "auto")
+    secure = config.get("APP_ENV") == "production" if choice == "auto" else choice == "on"
+    if secure:
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
 

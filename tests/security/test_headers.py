@@ -86,6 +86,16 @@ def test_development_cookies_work_over_plain_http(app):
     assert not app.config.get("SESSION_COOKIE_SECURE")
 
 
+@pytest.mark.parametrize(
+    ("app_env", "choice", "secure"),
+    [("production", "off", False), ("development", "on", True), ("production", "auto", True)],
+)
+def test_secure_cookies_can_be_chosen(make_app, app_env, choice, secure):
+    app = make_app(APP_ENV=app_env, SECRET_KEY=TEST_SECRET + "-production", SECURE_COOKIES=choice)
+    assert bool(app.config.get("SESSION_COOKIE_SECURE")) is secure
+    assert bool(app.config.get("REMEMBER_COOKIE_SECURE")) is secure
+
+
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
 STYLE_ELEMENT = re.compile(r"<style[\s>]", re.I)
