@@ -105,7 +105,8 @@ def field_error(field: str, message: str, type_: str = "value_error") -> dict:
     return {"field": field, "message": message, "type": type_}
 
 
-_HTTP_CODES = {
+# The stable ``error.code`` of each status (the OpenAPI document lists them too).
+ERROR_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -140,7 +141,7 @@ def wants_json() -> bool:
 def error_body(status: int, message: str, details: list | None = None, code: str | None = None):
     return {
         "error": {
-            "code": code or _HTTP_CODES.get(status, "error"),
+            "code": code or ERROR_CODES.get(status, "error"),
             "message": message,
             "details": details or [],
         }

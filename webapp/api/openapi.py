@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from webapp.api.routing import OPERATIONS, Operation, openapi_path
 from webapp.db import MAX_ID
+from webapp.errors import ERROR_CODES
 
 REF = "#/components/schemas/{model}"
 _COMMON_ERRORS = {
@@ -28,20 +29,6 @@ _COMMON_ERRORS = {
     422: "Validation failed; `details` name the fields (schema rules and business rules).",
     429: "Too many requests, or over a quota; the message says which limit.",
     500: "Unexpected server error.",
-}
-_ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-    500: "internal_error",
 }
 _ERROR_DETAILS = {
     409: [{"field": "email", "message": "This email is already taken.", "type": "already_exists"}],
@@ -170,7 +157,7 @@ def _error_response(code: int) -> dict:
     description = _COMMON_ERRORS.get(code, "Error.")
     example = {
         "error": {
-            "code": _ERROR_CODES.get(code, "error"),
+            "code": ERROR_CODES.get(code, "error"),
             "message": description,
             "details": _ERROR_DETAILS.get(code, []),
         }
