@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -266,3 +267,17 @@ def test_openapi_documents_warnings_and_the_csv_dialect(client):
     parameters = spec["paths"]["/api/v1/models/{model_id}/predict"]["post"]["parameters"]
     dialect = next(p for p in parameters if p["name"] == "dialect")
     assert dialect["in"] == "query" and dialect["schema"]["enum"] == ["upload", "plain"]
+
+
+# -- fast predictions (issue 12) -----------------------------------------------------------------
+
+
+def test_a_number_too_large_for_a_float_is_a_row_error_not_a_500(client, user_headers, forest):
+    huge = "1" + "0" * 400  # valid JSON; Python reads it as an int no float can hold
+    body = json.dumps({"rows": [{**ROW, "age": "HUGE"}, ROW]}).replace('"HUGE"', huge)
+    response = client.post(f"/api/v1/models/{forest['id']}/predict", headers=user_headers,
+                           data=body, content_type="application/json")  # fmt: skip
+    assert response.status_code == 200, response.get_data(as_text=True)
+    result = response.get_json()
+    assert result["predictions"][0] is None and result["predictions"][1] in forest["classes"]
+    assert result["errors"][0] == {"age": f"{huge} is not a number"}

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from mlcore.preprocessing import parse_values
 from webapp.errors import ValidationFailed, field_error
 from webapp.models import ModelVersion
 from webapp.services import csv_parsing
@@ -73,32 +72,81 @@ class CsvAnswer:
 _CHARSETS = {"utf-8-sig": "utf-8", "cp1252": "windows-1252", "latin-1": "iso-8859-1"}
 
 
-def _unseen_categories(columns: list[dict], rows: list, errors: list[dict]) -> list[dict]:
-    """``{column: message}`` per row for categories the model never saw (read as its encoder
-    reads them: stripped, missing tokens as missing)."""
-    warnings: list[dict] = [{} for _ in rows]
-    for spec in columns:
-        if spec["kind"] != "categorical":
-            continue
-        name, known = spec["name"], set(spec["all_categories"])
-        raw = pd.Series(
-            [row.get(name) if isinstance(row, dict) else None for row in rows], dtype=object
-        )
-        parsed = pd.Series(parse_values("categorical", raw)[0], dtype=object)
-        unseen = parsed.notna().to_numpy() & ~parsed.isin(known).to_numpy()
+def _warnings(pre, unseen: dict) -> dict[int, dict]:
+    """``{row: {column: message}}`` for the rows with categories the model never saw."""
+    warnings: dict[int, dict] = {}
+    specs = {spec["name"]: spec for spec in pre.columns_}
+    for name, rows in unseen.items():
         read_as = (
             "predicted as one of the rare categories (other)"
-            if spec["other"]
+            if specs[name]["other"]
             else "predicted as none of the known categories"
         )
-        for i in np.flatnonzero(unseen):
-            if name not in errors[i]:
-                warnings[i][name] = f"{parsed.iloc[i]!r} was not seen in training: {read_as}"
+        for i, value in rows.items():
+            warnings.setdefault(i, {})[name] = f"{value!r} was not seen in training: {read_as}"
     return warnings
 
 
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _predict(saved, version: ModelVersion, data) -> Predictions:
+    """Predictions for ``data`` (row dicts or a DataFrame); rows with errors get None."""
+    pre, model = saved.preprocessor, saved.model
+    transformed = pre.transform_rows(data)
+    errors, valid, n = transformed.errors, transformed.valid, len(transformed.errors)
+    warnings = _warnings(pre, transformed.unseen)
+    classes = list(version.classes) if version.classes is not None else None
+    predictions: list = [None] * n
+    probabilities = None
+    if len(valid):
+        if classes is not None and hasattr(model, "predict_proba"):
+            # One pass over the trees: predict() would compute the same probabilities again.
+            proba = model.predict_proba(transformed.X)
+            predicted = model.classes_[np.argmax(proba, axis=1)]
+            probabilities = _spread(np.round(proba, 6).tolist(), valid, n)
+        else:
+            predicted = model.predict(transformed.X)
+        values = predicted.tolist()
+        if predicted.dtype == object:
+            values = [_plain(v) for v in values]
+        predictions = _spread(values, valid, n)
+    # A row with an error has no answer, so no caveat either.
+    row_warnings = [None] * n
+    for i, caveats in warnings.items():
+        if not errors[i]:
+            row_warnings[i] = caveats
+    return Predictions(
+        predictions, probabilities, classes, [dict(e) if e else None for e in errors], row_warnings
+    )
+
+
+def _spread(values: list, valid: np.ndarray, n: int) -> list:
+    """``values`` of the valid rows at their places among ``n`` rows (None elsewhere)."""
+    if len(valid) == n:
+        return values
+    out: list = [None] * n
+    for i, value in zip(valid.tolist(), values, strict=True):
+        out[i] = value
+    return out
+
+
+def _refuse(result: Predictions, limit: int | None = None) -> None:
+    """A 422 with every row's reasons (the first ``limit`` rows') when no row is answered."""
+    if any(p is not None for p in result.predictions) or not result.predictions:
+        return
+    failed = [(i, e) for i, e in enumerate(result.errors) if e]
+    shown = failed if limit is None else failed[:limit]
+    details = [
+        {"field": f"rows.{i}.{column}", "message": message, "type": "value_error"}
+        for i, e in shown
+        for column, message in e.items()
+    ]
+    message = "No row could be predicted; see the details."
+    if len(shown) < len(failed):
+        message = f"No row could be predicted; the details give the first {limit} rows' reasons."
+    raise ValidationFailed(message, details=details)
 
 
 def predict_rows(
@@ -108,38 +156,9 @@ def predict_rows(
         raise ValidationFailed("Send at least one row.")
     if len(rows) > max_rows:
         raise ValidationFailed(f"At most {max_rows:,} rows per request.")
-    saved = model_service.load(session=session, version=version)
-    pre, model = saved.preprocessor, saved.model
-    transformed = pre.transform_rows(rows)
-    errors = [dict(e) for e in transformed.errors]
-    warnings = _unseen_categories(pre.columns_, rows, errors)
-    valid = transformed.valid.tolist()
-    X = transformed.X
-    predictions: list = [None] * len(rows)
-    probabilities = None
-    classes = list(version.classes) if version.classes is not None else None
-    if valid:
-        if classes is not None and hasattr(model, "predict_proba"):
-            # One pass over the trees: predict() would compute the same probabilities again.
-            proba = model.predict_proba(X)
-            predicted = model.classes_[np.argmax(proba, axis=1)]
-            probabilities = [None] * len(rows)
-            for i, p in zip(valid, np.round(proba, 6).tolist(), strict=True):
-                probabilities[i] = p
-        else:
-            predicted = model.predict(X)
-        for i, value in zip(valid, predicted.tolist(), strict=True):
-            predictions[i] = _plain(value)
-    row_errors = [e or None for e in errors]
-    row_warnings = [w if w and not errors[i] else None for i, w in enumerate(warnings)]
-    if not valid:
-        details = [
-            {"field": f"rows.{i}.{column}", "message": message, "type": "value_error"}
-            for i, e in enumerate(errors)
-            for column, message in e.items()
-        ]
-        raise ValidationFailed("No row could be predicted; see the details.", details=details)
-    return Predictions(predictions, probabilities, classes, row_errors, row_warnings)
+    result = _predict(model_service.load(session=session, version=version), version, rows)
+    _refuse(result)
+    return result
 
 
 def read_csv_rows(content: bytes) -> tuple[csv_parsing.ParsedTable, list[dict]]:
