@@ -249,7 +249,8 @@ def main(argv=None) -> int:
     print(
         f"CSV batch of {memory['rows']:,} rows through the API ({memory['upload_mib']:.0f} MB in, "
         f"{memory['answer_mib']:.0f} MB out): peak memory +{memory['peak_mib']:.0f} MB above "
-        f"the request body, {memory['seconds']:.1f} s"
+        f"the request body ({memory['peak_mib'] / memory['upload_mib']:.1f}x the upload), "
+        f"{memory['seconds']:.1f} s wall"
     )
     return 0
 

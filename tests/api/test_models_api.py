@@ -281,3 +281,18 @@ def test_a_number_too_large_for_a_float_is_a_row_error_not_a_500(client, user_he
     result = response.get_json()
     assert result["predictions"][0] is None and result["predictions"][1] in forest["classes"]
     assert result["errors"][0] == {"age": f"{huge} is not a number"}
+
+
+def test_a_csv_answer_is_streamed_with_formulas_escaped(client, user_headers, forest):
+    frame = pd.DataFrame([{**ROW, "note": "=HYPERLINK(\"http://x\")"}, {**ROW, "note": "-4.5"},
+                          {**ROW, "region": "+north"}])  # fmt: skip
+    response = client.post(
+        f"/api/v1/models/{forest['id']}/predict",
+        headers={**user_headers, "Content-Type": "text/csv"},
+        data=frame.to_csv(index=False),
+    )
+    assert response.status_code == 200 and response.is_streamed
+    out = pd.read_csv(io.StringIO(response.get_data(as_text=True)), keep_default_na=False)
+    assert out["note"].tolist() == ['\'=HYPERLINK("http://x")', "-4.5", ""]
+    assert out["region"].tolist() == ["north", "north", "'+north"]
+    assert "'+north' was not seen in training" in out["warning"][2]

@@ -624,7 +624,8 @@ def test_transform_rows_reads_a_dataframe_as_typed_and_names_unseen_categories()
     assert result.valid.tolist() == [0, 1, 3]
     assert result.errors[2] == {"num": "inf is not a number"}
     assert result.unseen == {"cat": {1: "w"}}
-    as_dicts = pre.transform_rows(batch.astype(object).where(batch.notna(), None).to_dict("records"))
+    records = batch.astype(object).where(batch.notna(), None).to_dict("records")
+    as_dicts = pre.transform_rows(records)
     np.testing.assert_array_equal(result.X, as_dicts.X)
     assert as_dicts.unseen == result.unseen
     without = pre.transform_rows(batch.drop(columns=["flag"]))

@@ -104,3 +104,37 @@ def test_a_batch_comes_back_as_plain_utf8_when_asked(client, ventes):
     assert "\nThé vert,Bretagne,2.95,12,Boissons," in text and "\r" not in text
     unknown = batch(client, ventes, "ventes_batch.csv", dialect="xml")
     assert unknown.status_code == 422 and "Unknown CSV dialect" in unknown.get_data(as_text=True)
+
+
+# -- downloads a spreadsheet opens safely, streamed (issue 11, items 8 and 9) --------------------
+
+
+def test_a_batch_download_escapes_formulas_and_streams(client, ventes):
+    rows = ["=cmd|' /C calc'!A0;Bretagne;-2,95;12", "Pâté;@Alsace;-1.234,50;-3"]
+    content = ("Produit;Région;Prix (€);Quantité\r\n" + "\r\n".join(rows)).encode("cp1252")
+    response = client.post(f"/models/{ventes}/predict.csv",
+                           data={"file": (io.BytesIO(content), "new.csv")},
+                           content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 200 and response.is_streamed
+    lines = response.data.decode("cp1252").split("\r\n")
+    assert lines[1].startswith("'=cmd|' /C calc'!A0;Bretagne;-2,95;12;")
+    assert lines[2].startswith("Pâté;'@Alsace;-1.234,50;-3;")
+
+
+def test_the_clusters_download_escapes_formulas_and_keeps_negative_numbers(app, client, auth):
+    auth.signup_and_login()
+    lines = [f"{(i % 7) - 3.5},{i % 5},{['=1+2', '@x', 'plain'][i % 3]}" for i in range(30)]
+    content = ("x,y,=label\n" + "\n".join(lines) + "\n").encode()
+    with app.app_context():
+        session = get_session()
+        user = session.query(User).filter_by(username="alice").one()
+        dataset_id = dataset_service.create_dataset(
+            session=session, user=user, filename="formulas.csv", content=content
+        ).id
+    run_id = start_run(app, client, dataset_id, k="2", features=["x", "y"])
+    response = client.get(f"/runs/{run_id}/clusters.csv")
+    assert response.status_code == 200 and response.is_streamed
+    out = response.get_data(as_text=True).splitlines()
+    assert out[0] == "x,y,'=label,cluster"
+    assert out[1].startswith("-3.5,0,'=1+2,") and out[2].startswith("-2.5,1,'@x,")
+    assert out[3].startswith("-1.5,2,plain,")

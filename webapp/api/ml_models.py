@@ -103,7 +103,9 @@ def _predict_body(model):
             "says why; `warnings` for answered rows with a caveat). A `text/csv` body gets "
             "the CSV back with `prediction` (or `cluster`), `probability_<class>` and, where "
             "needed, `error` and `warning` columns, in the upload's own dialect unless "
-            "`?dialect=plain`.",
+            "`?dialect=plain`. The CSV answer is streamed 10,000 rows at a time; a file of "
+            "more rows always has the `error` and `warning` columns. Text cells a spreadsheet "
+            "would run as formulas (`=`, `+`, `-`, `@`, tab, CR) come back with a leading `'`.",
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}},
                 **CSV_CONTENT,
@@ -126,6 +128,6 @@ def predict(model_id: int, body: PredictRequest | None, query: PredictQuery):
         answer = prediction_service.predict_csv(
             session=session, version=version, content=content, dialect=query.dialect
         )
-        return Response(answer.content, content_type=answer.content_type)
+        return Response(answer, content_type=answer.content_type)
     result = prediction_service.predict_rows(session=session, version=version, rows=body.rows)
     return PredictResponse(**result.as_dict())

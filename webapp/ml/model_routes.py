@@ -94,7 +94,7 @@ def predict_csv(model_id: int):
         message = exc.message + (f" ({details})" if details else "")
         return _render_model(version, csv_error=message, status=exc.status)
     stem = upload.filename.rsplit(".", 1)[0] or "data"
-    response = attachment(answer.content, f"{stem}-predictions.csv", "text/csv")
+    response = attachment(answer, f"{stem}-predictions.csv", "text/csv")
     response.content_type = answer.content_type  # the upload's encoding, not always UTF-8
     return response
 
