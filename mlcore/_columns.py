@@ -99,6 +99,7 @@ MIN_ROWS_FOR_IDENTIFIER = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YEAR_NAME = re.compile(r"(^|[\s_\-.])(year|yr|yyyy|season)s?($|[\s_\-.])", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|uuid|guid|key|index)$|^unnamed: \d+$", re.IGNORECASE)
+_CODE_NAME = re.compile(r"(^|[\s_\-.])(code|zip|zipcode|postcode|phone|number|no|nr)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ class ColumnKind:
         Number of distinct present values.
     details : dict
         Kind-specific facts: ``format`` for dates, ``true``/``false`` labels for
-        booleans, ``unparsable`` count for numbers and dates read from text.
+        booleans, ``unparsable`` count for numbers and dates read from text, ``role``
+        for whole numbers that label rather than measure (``"year"``, ``"code"``, or
+        ``"identifier"`` for a dropped one; see :func:`number_role`).
     """
 
     name: str
@@ -520,20 +523,23 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
     if share(bad) <= 1 - PARSE_FRACTION:
         n_bad = int(counts[bad].sum())
         numbers = numbers[~bad]
+        role = number_role(name, numbers)
+        labels = {"role": role} if role else {}
         if unique_per_row and bool(np.all(numbers == np.round(numbers))):
             steps = np.diff(np.sort(numbers))
             # One row per year (1990, 1991, ...) counts up too, but is a time, not an id.
-            years = _YEAR_NAME.search(name) and 1000 <= numbers.min() <= numbers.max() <= 2200
-            if years:
-                return decide("numeric", "years (one row per year)", unparsable=n_bad)
+            if role == "year":
+                return decide("numeric", "years (one row per year)", unparsable=n_bad, **labels)
             if _ID_NAME.search(name) or bool(np.all(steps == 1)):
-                return decide("dropped", "identifier-like: a unique integer per row")
+                return decide(
+                    "dropped", "identifier-like: a unique integer per row", role="identifier"
+                )
         if _is_number_dtype(series):
-            return decide("numeric", "numeric dtype")
+            return decide("numeric", "numeric dtype", **labels)
         reason = "text parsed as numbers"
         if n_bad:
             reason += f" ({n_bad} unparsable value(s) read as missing)"
-        return decide("numeric", reason, unparsable=n_bad)
+        return decide("numeric", reason, unparsable=n_bad, **labels)
 
     date_format = _detect_date_format(text)
     if date_format is not None:
@@ -556,6 +562,22 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
         reason = f"identifier-like: {n_unique} distinct values in {n_present} rows"
         return decide("dropped", reason)
     return decide("categorical", f"text with {n_unique} distinct values")
+
+
+def number_role(name: str, values) -> str | None:
+    """``"year"`` or ``"code"`` when whole numbers are labels rather than quantities, as the
+    column's name says (``year``, ``season``; ``..._id``, ``zip``, ``..._code``, ``..._no``);
+    years must lie in 1000..2200. None otherwise. Such numbers are shown without digit
+    grouping: "2007", not "2,007"."""
+    numbers = np.asarray(values, dtype=np.float64)
+    numbers = numbers[np.isfinite(numbers)]
+    if len(numbers) == 0 or not bool(np.all(numbers == np.round(numbers))):
+        return None
+    if _YEAR_NAME.search(name) and 1000 <= numbers.min() <= numbers.max() <= 2200:
+        return "year"
+    if _ID_NAME.search(name) or _CODE_NAME.search(name):
+        return "code"
+    return None
 
 
 def _detect_date_format(text: pd.Series) -> str | None:

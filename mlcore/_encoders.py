@@ -137,6 +137,8 @@ def schema_entry(spec: dict) -> dict:
     elif spec["kind"] == "numeric":
         entry.update(min=spec["min"], max=spec["max"], median=spec["fill"])
         entry["integer"] = spec["integer"]
+        if spec.get("role"):
+            entry["role"] = spec["role"]
     else:
         entry.update(min=spec["min"], max=spec["max"], format=spec["format"])
         entry["has_time"] = spec["has_time"]

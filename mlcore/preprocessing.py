@@ -24,6 +24,7 @@ from mlcore._columns import (
     ColumnKind,
     format_label,
     infer_column,
+    number_role,
     parse_distinct,
     parse_values,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "TransformedRows",
     "infer_column",
     "infer_task",
+    "number_role",
     "parse_values",
     "prepare_target",
 ]
@@ -92,8 +94,8 @@ class TabularPreprocessor(BaseEstimator):
     schema_ : list of dict
         The input schema: for each used column its ``name``, ``kind`` ("numeric",
         "boolean", "categorical", "datetime"), ``dtype``, and ``categories`` or
-        ``min``/``max`` (plus ``median`` and ``integer`` for numbers, ``format`` for
-        dates); enough to build a prediction form.
+        ``min``/``max`` (plus ``median``, ``integer`` and, for years and codes, ``role``
+        for numbers; ``format`` for dates); enough to build a prediction form.
     dropped_ : dict
         ``{column: reason}`` for every column not used.
     feature_names_in_ : list of str
@@ -185,6 +187,8 @@ class TabularPreprocessor(BaseEstimator):
                 indicator=bool(self.missing_indicator),
             )
             spec["reason"] = info.reason
+            if info.details.get("role"):
+                spec["role"] = info.details["role"]
             if info.kind == "boolean":
                 spec["false"], spec["true"] = info.details["false"], info.details["true"]
             columns.append(spec)

@@ -296,3 +296,23 @@ def test_a_csv_answer_is_streamed_with_formulas_escaped(client, user_headers, fo
     assert out["note"].tolist() == ['\'=HYPERLINK("http://x")', "-4.5", ""]
     assert out["region"].tolist() == ["north", "north", "'+north"]
     assert "'+north' was not seen in training" in out["warning"][2]
+
+
+def test_a_template_csv_names_the_models_columns(client, user_headers, other_headers, forest):
+    url = f"/api/v1/models/{forest['id']}/template"
+    response = client.get(url, headers=user_headers)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "Plans-v1-template.csv" in response.headers["Content-Disposition"]
+    frame = pd.read_csv(io.BytesIO(response.data))
+    assert list(frame.columns) == [c["name"] for c in forest["input_schema"]]
+    assert len(frame) == 1
+    predicted = client.post(f"/api/v1/models/{forest['id']}/predict", data=response.data,
+                            headers={**user_headers, "Content-Type": "text/csv"})  # fmt: skip
+    assert predicted.status_code == 200
+    assert pd.read_csv(io.BytesIO(predicted.data))["prediction"][0] in forest["classes"]
+    error_of(client.get(url, headers=other_headers), 404)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert (
+        "text/csv"
+        in spec["paths"]["/api/v1/models/{model_id}/template"]["get"]["responses"]["200"]["content"]
+    )

@@ -18,6 +18,7 @@ from mlcore.preprocessing import (
     TabularPreprocessor,
     infer_column,
     infer_task,
+    number_role,
     parse_values,
     prepare_target,
 )
@@ -597,7 +598,8 @@ def test_a_value_parses_the_same_alone_and_among_many(values, kind, fmt):
     parsed, bad = parse_values(kind, many, fmt)
     for i, (one, one_bad) in enumerate(alone):
         assert bad[i] == one_bad[0]
-        assert str(parsed[i]) == str(one[0]), (values[i], parsed[i], one[0])
+        both_missing = pd.isna(parsed[i]) and pd.isna(one[0])
+        assert both_missing or parsed[i] == one[0], (values[i], parsed[i], one[0])
 
 
 def test_values_equal_in_python_but_of_other_types_stay_apart():
@@ -631,3 +633,40 @@ def test_transform_rows_reads_a_dataframe_as_typed_and_names_unseen_categories()
     without = pre.transform_rows(batch.drop(columns=["flag"]))
     assert len(without.valid) == 0
     assert without.errors[0] == {"flag": "column missing from the row"}
+
+
+# -- numbers that label rather than measure (issue 10, item 4) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "role"),
+    [
+        ("year", [2007, 2008, 2009], "year"),
+        ("model_year", [1998.0, 2004.0, np.nan], "year"),
+        ("year", [7, 8, 9], None),  # not years: out of range
+        ("store_id", [1001, 1002, 1001], "code"),
+        ("zip", [75001, 10115], "code"),
+        ("invoice_no", [5, 6], "code"),
+        ("body_mass_g", [3325, 5600], None),
+        ("year", [2007.5, 2008.0], None),  # not whole
+    ],
+)
+def test_number_role(name, values, role):
+    assert number_role(name, values) == role
+
+
+def test_years_and_codes_are_named_in_the_profile_and_the_schema():
+    n = 30
+    frame = pd.DataFrame({
+        "year": [2007 + i % 3 for i in range(n)],
+        "store_id": [100 + i % 4 for i in range(n)],
+        "sample_id": [1001 + 7 * i for i in range(n)],
+        "mass": RNG.normal(size=n),
+    })  # fmt: skip
+    assert infer_column(frame["year"]).details == {"role": "year"}
+    assert infer_column(frame["store_id"]).details == {"role": "code"}
+    assert infer_column(frame["sample_id"]).details == {"role": "identifier"}
+    assert infer_column(frame["mass"]).details == {}
+    pre = TabularPreprocessor().fit(frame)
+    schema = {entry["name"]: entry for entry in pre.schema_}
+    assert schema["year"]["role"] == "year" and "role" not in schema["mass"]

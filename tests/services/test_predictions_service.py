@@ -340,3 +340,60 @@ def test_cells_a_spreadsheet_would_run_come_back_as_text(ctx, ventes):
     plain = predictions.predict_csv(session=ctx[0], version=ventes, content=content,
                                     dialect="plain").read().decode()  # fmt: skip
     assert "\n'@SUM(A1),'+Alsace,-1234.5,-3,x," in plain
+
+
+# -- the summary of a batch from the model page (issue 10, item 8) -----------------------------
+
+
+def test_a_download_cut_short_is_recorded_as_stopped(ctx, ventes, monkeypatch, tmp_path):
+    from webapp.services import batch_summaries
+
+    content = ("Produit;Région;Prix (€);Quantité\n" + "\n".join(_ventes_rows(9))).encode("utf-8")
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 3)
+    store = batch_summaries.SummaryStore(tmp_path)
+    answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    chunks = batch_summaries.recorded(answer, store, "batch-0001", {"file": "v.csv"})
+    assert store.read("batch-0001")["status"] == "running"
+    next(chunks)
+    assert store.read("batch-0001")["summary"]["rows"] == 3
+    chunks.close()  # the client went away after the first chunk
+    record = store.read("batch-0001")
+    assert record["status"] == "stopped" and record["summary"]["rows"] == 3
+    complete = batch_summaries.recorded(
+        predictions.predict_csv(session=ctx[0], version=ventes, content=content),
+        store, "batch-0002", {"file": "v.csv"},
+    )  # fmt: skip
+    assert len(list(complete)) == 3
+    summary = store.read("batch-0002")["summary"]
+    assert store.read("batch-0002")["status"] == "done"
+    assert (summary["rows"], summary["predicted"]) == (9, 9)
+    assert sum(n for _, n in summary["counts"]) == 9
+
+
+def test_a_template_holds_the_inputs_and_the_forms_starting_values(ctx, ventes):
+    lines = predictions.template_csv(ventes).splitlines()
+    assert lines[0] == "Produit,Région,Prix (€),Quantité"
+    product, region, price, quantity = lines[1].split(",")
+    schema = {c["name"]: c for c in ventes.input_schema}
+    assert product == schema["Produit"]["categories"][0] and float(price) > 0
+    assert quantity == str(int(round(schema["Quantité"]["median"])))
+
+
+def test_summaries_expire_and_are_swept_when_the_user_starts_a_batch(tmp_path, monkeypatch):
+    from webapp.services import batch_summaries
+
+    store = batch_summaries.SummaryStore.for_user(tmp_path, 7)
+    store.write("batch-0001", {"status": "running", "summary": {}})
+    record = store.read("batch-0001")
+    assert store.folder == tmp_path / "batch-summaries" / "7" and not store.is_stale(record)
+    later = record["updated"] + batch_summaries.STALE_SECONDS + 1
+    monkeypatch.setattr(batch_summaries.time, "time", lambda: later)
+    assert store.is_stale(store.read("batch-0001"))  # its worker is gone: shown as stopped
+    much_later = record["updated"] + batch_summaries.KEEP_SECONDS + 1
+    monkeypatch.setattr(batch_summaries.time, "time", lambda: much_later)
+    assert store.read("batch-0001") is None
+    assert (store.folder / "batch-0001.json").exists()  # reading never deletes
+    store.sweep()
+    assert not (store.folder / "batch-0001.json").exists()
+    with pytest.raises(ValueError):
+        store.read("../../../etc/passwd")

@@ -77,6 +77,26 @@ def download_model(model_id: int):
     return attachment(version.file, model_service.file_name(version), "application/zip")
 
 
+@api_operation(
+    "/models/<int:model_id>/template",
+    "GET",
+    summary="Download a template CSV for batch predictions",
+    extra_responses={
+        "200": {
+            "description": "UTF-8 CSV: the model's input columns, in order, and one example "
+            "row (the training median, the first category, the latest date). Fill it in and "
+            "send it to `/predict` as `text/csv`.",
+            "content": CSV_CONTENT,
+        }
+    },
+)
+def model_template(model_id: int):
+    """The columns a batch for this model needs, with an example row showing their format."""
+    version = owned(ModelVersion, model_id)
+    csv_text = prediction_service.template_csv(version)
+    return attachment(csv_text, prediction_service.template_name(version), "text/csv")
+
+
 def _predict_body(model):
     # A CSV body is read by the view itself; the JSON body is validated as usual.
     if request.mimetype == "text/csv":

@@ -103,6 +103,21 @@ class BatchSummary:
     def mean(self) -> float | None:
         return self.total / self.predicted if self.predicted and self.task == "regression" else None
 
+    def as_dict(self) -> dict:
+        """JSON-ready; ``counts`` as ``[label, rows]`` pairs, most rows first."""
+        counts = sorted(self.counts.items(), key=lambda item: (-item[1], str(item[0])))
+        return {
+            "task": self.task,
+            "rows": self.rows,
+            "predicted": self.predicted,
+            "with_errors": self.with_errors,
+            "with_warnings": self.with_warnings,
+            "counts": [[label, n] for label, n in counts],
+            "low": self.low,
+            "high": self.high,
+            "mean": self.mean,
+        }
+
 
 class CsvAnswer:
     """A CSV batch's answer: iterating it yields the bytes, a chunk of rows at a time (the
@@ -364,3 +379,26 @@ def dataset_with_clusters(
             yield encode(csv_writing.write_rows(chunk, header=start == 0))
 
     return stream()
+
+
+def template_csv(version: ModelVersion) -> str:
+    """A CSV file to fill in for a batch: the model's input columns, in order, and one example
+    row holding the values the page's form starts with (the training median, the first
+    category, the latest date), which shows how each column is written."""
+    example = {}
+    for col in version.input_schema:
+        if col["kind"] == "numeric":
+            median = col["median"]
+            example[col["name"]] = int(round(median)) if col.get("integer") else median
+        elif col.get("categories"):
+            example[col["name"]] = col["categories"][0]
+        elif col["kind"] == "datetime":
+            example[col["name"]] = col["max"] if col.get("has_time") else col["max"][:10]
+        else:
+            example[col["name"]] = None
+    frame = pd.DataFrame([example], columns=[col["name"] for col in version.input_schema])
+    return csv_writing.write_rows(frame)
+
+
+def template_name(version: ModelVersion) -> str:
+    return model_service.file_name(version).replace(".mlcore.npz", "-template.csv")
