@@ -334,3 +334,35 @@ def test_a_breakable_column_name_is_still_escaped(client, alice):
     )
     assert "<script>a_" not in html
     assert '<h3 class="column-name">&lt;script&gt;a_<wbr>b&lt;/<wbr>script&gt;</h3>' in html
+
+
+# -- service errors reach the forms one way (issue 8) --------------------------------------------
+
+
+def _errors_of(html: str, field: str) -> list[str]:
+    found = re.search(rf'<ul class="field-errors" id="{field}-error"[^>]*>(.*?)</ul>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", found.group(1)) if found else []
+
+
+def test_a_failed_reparse_says_why_on_top_and_which_option_at_the_option(client, alice):
+    dataset = dataset_id(upload(client, "whitespace_single.csv"))
+    form = {"encoding": "auto", "delimiter": ";", "decimal": "auto", "header_row": "auto"}
+    html = client.post(f"/datasets/{dataset}/parse", data=form).get_data(as_text=True)
+    alert = re.search(r'<div class="alert alert-error" role="alert">(.*?)</div>', html, re.S)
+    paragraphs = re.findall(r"<p>(.*?)</p>", alert.group(1))
+    assert "split into 4 values on whitespace" in paragraphs[0]
+    assert paragraphs[-1] == "The data set was not changed."
+    assert _errors_of(html, "delimiter") == ["The file looks whitespace-separated."]
+
+
+def test_an_unreadable_upload_says_why_once_at_the_file(client, alice):
+    response = upload(client, "image_renamed.csv")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert _errors_of(html, "file") == ["This looks like a PNG image, not a CSV text file."]
+    assert 'role="alert"' not in html
+
+
+def test_the_train_link_names_the_data_set(client, uploaded):
+    html = client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+    assert f'href="/runs/new?dataset_id={uploaded}">Train a model</a>' in html

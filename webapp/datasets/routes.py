@@ -15,12 +15,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.datasets import bp
 from webapp.datasets.forms import DeleteForm, ParseForm, RenameForm, UploadForm, header_label
 from webapp.db import get_session
-from webapp.errors import AppError
+from webapp.errors import AppError, PayloadTooLarge
 from webapp.models import Dataset
 from webapp.services import datasets as dataset_service
 from webapp.services.csv_parsing import DECIMALS, DELIMITERS
 from webapp.services.datasets import DETAILS
-from webapp.web import owned
+from webapp.web import apply_service_errors, owned
 
 PREVIEW_ROWS = 20
 
@@ -95,14 +95,6 @@ def _render_index(form: UploadForm, status: int = 200):
     return page, status
 
 
-def _train_url(dataset_id: int) -> str | None:
-    """The "Train a model" link to ``/runs/new``, once a page answers there."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.rstrip("/") == "/runs/new" and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint, dataset_id=dataset_id)
-    return None
-
-
 def _render_detail(dataset, *, parse_form=None, rename_form=None, status: int = 200):
     parse_form = parse_form or ParseForm(formdata=None)
     parse_form.set_choices(dataset.detected_options, dataset.parse_options)
@@ -121,7 +113,7 @@ def _render_detail(dataset, *, parse_form=None, rename_form=None, status: int = 
         delimiters=DELIMITERS,
         decimals=DECIMALS,
         header_label=header_label,
-        train_url=_train_url(dataset.id),
+        train_url=url_for("ml.new_run", dataset_id=dataset.id),
     )
     return page, status
 
@@ -133,8 +125,9 @@ def _too_large(_exc):
         return current_app.login_manager.unauthorized()
     form = UploadForm(formdata=None)
     limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
-    form.file.errors = [f"The file is larger than the {limit_mb:g} MB limit."]
-    return _render_index(form, 413)
+    too_large = PayloadTooLarge(f"The file is larger than the {limit_mb:g} MB limit.")
+    apply_service_errors(form, too_large, message_to="file")
+    return _render_index(form, too_large.status)
 
 
 @bp.get("/")
@@ -159,7 +152,7 @@ def upload():
         )
     except AppError as exc:
         get_session().rollback()
-        form.file.errors = [exc.message]
+        apply_service_errors(form, exc, message_to="file")
         return _render_index(form, exc.status)
     flash(
         f"Uploaded “{dataset.name}”: {dataset.n_rows:,} rows, {dataset.n_columns} columns.",
@@ -199,7 +192,8 @@ def reparse(dataset_id: int):
         )
     except AppError as exc:
         get_session().rollback()
-        form.form_errors.append(f"{exc.message} The data set was not changed.")
+        apply_service_errors(form, exc, message_to="form")
+        form.form_errors.append("The data set was not changed.")
         return _render_detail(
             owned(Dataset, dataset_id, load=DETAILS), parse_form=form, status=exc.status
         )
@@ -217,7 +211,7 @@ def rename(dataset_id: int):
         dataset_service.rename_dataset(session=get_session(), dataset=dataset, name=form.name.data)
     except AppError as exc:
         get_session().rollback()
-        form.name.errors = [exc.message]
+        apply_service_errors(form, exc)
         return _render_detail(
             owned(Dataset, dataset_id, load=DETAILS), rename_form=form, status=exc.status
         )

@@ -131,18 +131,6 @@ class ParseOptions:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> ParseOptions:
-        return cls(
-            encoding=data["encoding"],
-            delimiter=data["delimiter"],
-            decimal=data["decimal"],
-            header_row=data["header_row"],
-            quotechar=data.get("quotechar", '"'),
-            skip_first=data.get("skip_first", 0),
-            skip_last=data.get("skip_last", 0),
-        )
-
     @property
     def first_data_record(self) -> int:
         """Records (blank lines included) before the first data row."""
