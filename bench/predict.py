@@ -13,7 +13,8 @@ services (SQLite in a temporary folder). Then, each timing the median of interle
   ``predict_proba`` on the already-encoded row. Target: the service <= 2x mlcore.
 - 10,000 rows: the service against scikit-learn's ``RandomForestClassifier.predict`` (same
   trees' settings, fitted on the same encoded training matrix). Target: <= 1x scikit-learn.
-  The service's own parts (encoding, model) are shown so the rest is visible.
+  The service's own parts (encoding, model) are shown so the rest is visible, and the JSON
+  API request (parsing and checking 10,000 rows, the JSON answer) for information.
 - a large CSV batch through the API (1,000,000 rows; 100,000 with ``--quick``): the web
   process's peak memory above what it held before the request (VmHWM, in a subprocess of its
   own, the request body already in memory), and the time.
@@ -168,6 +169,11 @@ def timings(setup: Setup, quick: bool) -> dict:
     sk = RandomForestClassifier(
         n_estimators=model.n_estimators, max_features="sqrt", random_state=42
     ).fit(pre.transform(setup.frame), target.y)
+
+    def api_batch():
+        response = setup.client.post(url, json={"rows": batch}, headers=setup.headers)
+        assert response.status_code == 200, response.get_json()
+
     many = _median_ms(
         {
             "scikit-learn predict": lambda: sk.predict(X_batch),
@@ -176,6 +182,7 @@ def timings(setup: Setup, quick: bool) -> dict:
             "service": lambda: predictions.predict_rows(
                 session=setup.session, version=setup.version, rows=batch
             ),
+            "API request (JSON)": api_batch,
         },
         repeats=5 if quick else 15,
     )

@@ -18,6 +18,11 @@ is a number becomes float64 (int64 when whole and complete); anything else stays
 numbers rewritten canonically, so ``mlcore``'s column inference (which also reads dates) decides
 the rest exactly as it will at training time.
 
+:func:`parse_csv` reads the whole table (uploads); :func:`read_csv_chunks` reads it a chunk of
+rows at a time (batch predictions), after one pass that finds every line that does not fit, so
+both refuse the same files with the same messages. pandas reads the text through a small reader
+over the string, not ``io.StringIO``, which copies it at 4 bytes a character first.
+
 Bad files raise :mod:`webapp.errors` with a message that says what to change: 413 for too many
 rows/columns, 422 for the rest (code ``not_csv`` for a file that is not text at all, e.g. an
 image or a zip). Ragged rows: a row with *more* fields than the header is an error naming its
