@@ -12,6 +12,12 @@ dropped and why) and parses raw values into one canonical form per kind:
 
 Every parser also returns a mask of values that were present but could not be parsed,
 so a caller can treat them as missing (whole data sets) or as row errors (form input).
+
+Parsing works on the distinct values (:func:`parse_distinct`): a column repeats its values, and
+the preprocessor encodes the distinct values too, then gives each row its value's encoding. The
+distinct values are found by pandas for long columns of one type and by a dictionary for a few
+values (one prediction row), which keeps 1, 1.0 and True apart as pandas would not. JSON numbers
+skip parsing altogether.
 """
 
 from __future__ import annotations
@@ -93,6 +99,7 @@ MIN_ROWS_FOR_IDENTIFIER = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YEAR_NAME = re.compile(r"(^|[\s_\-.])(year|yr|yyyy|season)s?($|[\s_\-.])", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|uuid|guid|key|index)$|^unnamed: \d+$", re.IGNORECASE)
+_CODE_NAME = re.compile(r"(^|[\s_\-.])(code|zip|zipcode|postcode|phone|number|no|nr)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,9 @@ class ColumnKind:
         Number of distinct present values.
     details : dict
         Kind-specific facts: ``format`` for dates, ``true``/``false`` labels for
-        booleans, ``unparsable`` count for numbers and dates read from text.
+        booleans, ``unparsable`` count for numbers and dates read from text, ``role``
+        for whole numbers that label rather than measure (``"year"``, ``"code"``, or
+        ``"identifier"`` for a dropped one; see :func:`number_role`).
     """
 
     name: str
@@ -172,10 +181,13 @@ def _normalize_array(values: np.ndarray) -> np.ndarray:
     return out
 
 
+# Kinds of arrays whose values hash safely: one Python type, so 1, 1.0 and True never merge.
+_HASH_SAFE = frozenset({"string", "floating", "integer", "boolean", "empty"})
+
+
 def _homogeneous(values: pd.Series) -> bool:
     """Whether hashing values is safe: one Python type, so 1, 1.0 and True never merge."""
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    return kind in ("string", "floating", "integer", "boolean", "empty")
+    return pd.api.types.infer_dtype(values, skipna=True) in _HASH_SAFE
 
 
 def _per_distinct(values: pd.Series, fn) -> pd.Series:
@@ -190,58 +202,106 @@ def _is_nan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def parse_numeric(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _objects(values) -> np.ndarray:
+    """``values`` as a 1-d object array (a list of lists stays a list of objects)."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=object)
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def parse_numeric(values) -> tuple[np.ndarray, np.ndarray]:
     """Parse normalized values as finite floats; return ``(floats, unparsable_mask)``."""
-    present = values.notna().to_numpy()
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan, copy=True
-    )
+    values = _objects(values)
+    present = ~pd.isna(values)
+    try:
+        numbers = pd.to_numeric(values, errors="coerce")
+    except OverflowError:  # an integer beyond float64 (JSON allows 1e400 written out)
+        numbers = [_float_or_nan(v) for v in values]
+    numbers = np.array(numbers, dtype=np.float64)
     bad = present & ~np.isfinite(numbers)
     numbers[bad] = np.nan
     return numbers, bad
 
 
-def parse_boolean(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _float_or_nan(value) -> float:
+    try:
+        return float(pd.to_numeric(value, errors="coerce"))
+    except (OverflowError, TypeError, ValueError):
+        return math.nan
+
+
+def parse_boolean(values) -> tuple[np.ndarray, np.ndarray]:
     """Parse normalized values as 1.0/0.0 (yes/no, true/false, 1/0, ...)."""
-    present = values.notna().to_numpy()
-    tokens = values.map(lambda v: None if v is None else str(v).strip().lower())
-    is_true = tokens.isin(TRUE_TOKENS).to_numpy()
-    is_false = tokens.isin(FALSE_TOKENS).to_numpy()
-    out = np.where(is_true, 1.0, np.where(is_false, 0.0, np.nan))
-    return out, present & ~(is_true | is_false)
+    values = _objects(values)
+    out = np.full(len(values), np.nan)
+    bad = np.zeros(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        token = str(value).strip().lower()
+        if token in TRUE_TOKENS:
+            out[i] = 1.0
+        elif token in FALSE_TOKENS:
+            out[i] = 0.0
+        else:
+            bad[i] = True
+    return out, bad
 
 
-def parse_categorical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def parse_categorical(values) -> tuple[np.ndarray, np.ndarray]:
     """Return categories as ``str`` (``None`` for missing); nothing is unparsable."""
-    out = np.array([None if v is None else str(v) for v in values.to_numpy()], dtype=object)
+    out = np.array([None if v is None else str(v) for v in _objects(values)], dtype=object)
     return out, np.zeros(len(out), dtype=bool)
 
 
-def parse_datetime(values: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+def parse_datetime(values, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse with ``fmt`` first, then ISO 8601 (what HTML date inputs send)."""
-    present = values.notna().to_numpy()
+    values = _objects(values)
+    present = ~pd.isna(values)
     parsed = _to_datetime(values, fmt)
     if fmt not in ("ISO8601", "native"):
-        retry = parsed.isna().to_numpy() & present
+        retry = np.isnat(parsed) & present
         if retry.any():
             parsed[retry] = _to_datetime(values[retry], "ISO8601")
-    out = parsed.to_numpy(dtype="datetime64[us]")
-    return out, present & np.isnat(out)
+    return parsed, present & np.isnat(parsed)
 
 
-def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = pd.to_datetime(values, errors="coerce", utc=True)
+def _to_datetime(values, fmt: str) -> np.ndarray:
+    """``datetime64[us]`` values (NaT where ``fmt`` does not read them)."""
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", utc=True))
     else:
         # Text for a column that was datetime dtype in training is read as ISO 8601.
-        fmt = "ISO8601" if fmt == "native" else fmt
-        text = values.map(lambda v: v if v is None else str(v))
-        text, fmt = _rewrite_for_format(text, fmt)
+        fmt = "ISO8601" if fmt in ("ISO8601", "native") else fmt
+        text = np.array([v if v is None else str(v) for v in _objects(values)], dtype=object)
+        if fmt == "ISO8601" and len(text) <= _SMALL:
+            days = _iso_days(text)
+            if days is not None:
+                return days
+        if fmt in (QUARTER, ISO_WEEK) or "%b" in fmt or "%B" in fmt:
+            text, fmt = _rewrite_for_format(pd.Series(text, dtype=object), fmt)
+            text = text.to_numpy(dtype=object)
+        # An array, not a Series: pandas' Series machinery costs more than parsing one date.
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     # Wall time in UTC without a zone: datetime64 arrays cannot hold zones, and one data
     # set mixing offsets still gets one consistent timeline.
-    return parsed.dt.tz_convert(None).astype("datetime64[us]")
+    return parsed.tz_convert(None).to_numpy(dtype="datetime64[us]", copy=True)
 
+
+def _iso_days(text: np.ndarray) -> np.ndarray | None:
+    """Plain ``YYYY-MM-DD`` values (what a date input sends) read by NumPy, which agrees with
+    pandas on them and costs a microsecond instead of pandas' 150; None for anything else."""
+    if not all(v is None or _ISO_DAY.fullmatch(v) for v in text):
+        return None
+    try:
+        return np.array(text, dtype="datetime64[D]").astype("datetime64[us]")
+    except ValueError:  # a day that does not exist (2023-02-30): pandas reads it as NaT
+        return None
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _DIRECTIVE_LABELS = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%H": "hh", "%I": "hh"}
 _DIRECTIVE_LABELS.update({"%M": "mm", "%S": "ss", "%p": "AM/PM", "%b": "Mon", "%B": "Mon"})
@@ -285,32 +345,114 @@ def _rewrite_for_format(text: pd.Series, fmt: str) -> tuple[pd.Series, str]:
 
 
 def parse_values(kind: str, values, fmt: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Dispatch to the parser of ``kind`` on ``normalize_values(values)``."""
+    """Parse ``values`` (a Series or a sequence) as ``kind``: ``(parsed, unparsable_mask)``.
+
+    Values are normalized first (strings stripped, missing tokens as missing). Each distinct
+    value is normalized and parsed once (see :func:`parse_distinct`), then the results are
+    spread back to the rows."""
+    codes, parsed, bad = parse_distinct(kind, values, fmt)
+    return (parsed, bad) if codes is None else (parsed[codes], bad[codes])
+
+
+def parse_distinct(kind: str, values, fmt: str | None = None):
+    """``(codes, parsed, unparsable_mask)`` for the distinct values of ``values``, with
+    ``parsed[codes]`` the rows' values; ``codes`` is None when the values were read as they
+    are (numbers, datetimes) and ``parsed`` holds one entry per row.
+
+    A CSV column repeats its values, so anything done per distinct value (parsing, and the
+    encoding in :mod:`mlcore.preprocessing`) is done a few times instead of once per row; and
+    one row (a prediction) costs a few array operations rather than the dozen pandas calls a
+    vectorized pass over a one-row Series would (measured: 160 us per column, from 1.5 ms)."""
+    if kind not in _PARSERS:
+        raise ValueError(f"Unknown column kind {kind!r}.")
     is_series = isinstance(values, pd.Series)
     if kind == "datetime" and is_series and pd.api.types.is_datetime64_any_dtype(values):
-        parsed = _to_datetime(values, "native").to_numpy(dtype="datetime64[us]")
-        return parsed, np.zeros(len(parsed), dtype=bool)
+        parsed = _to_datetime(values, "native")
+        return None, parsed, np.zeros(len(parsed), dtype=bool)
     if kind == "numeric" and is_series and _is_number_dtype(values):
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         bad = np.isinf(numbers)
         numbers[bad] = np.nan
-        return numbers, bad
-    parsers = {
-        "numeric": parse_numeric,
-        "boolean": parse_boolean,
-        "categorical": parse_categorical,
-        "datetime": lambda v: parse_datetime(v, fmt or "ISO8601"),
-    }
-    if kind not in parsers:
-        raise ValueError(f"Unknown column kind {kind!r}.")
-    normalized = normalize_values(values)
-    if not _homogeneous(normalized):
-        return parsers[kind](normalized)
-    # Parse each distinct value once; the last slot is the missing value.
-    codes, uniques = pd.factorize(normalized.to_numpy(dtype=object))
-    distinct = pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object)
-    parsed, bad = parsers[kind](distinct)
-    return parsed[codes], bad[codes]
+        return None, numbers, bad
+    objects = _objects(values)
+    if kind == "numeric":
+        numbers = _numbers_as_given(objects)
+        if numbers is not None:
+            bad = np.isinf(numbers)
+            numbers[bad] = np.nan
+            return None, numbers, bad
+    codes, distinct = _factorize(objects)
+    # The extra last slot is what a missing value (code -1) maps to.
+    normalized = _normalize_array(np.append(distinct, None))
+    parser = _PARSERS[kind]
+    parsed, bad = parser(normalized, fmt or "ISO8601") if kind == "datetime" else parser(normalized)
+    return codes, parsed, bad
+
+
+_PARSERS = {
+    "numeric": parse_numeric,
+    "boolean": parse_boolean,
+    "categorical": parse_categorical,
+    "datetime": parse_datetime,
+}
+# Below this many values a dictionary finds the distinct ones faster than pandas' factorize
+# (whose fixed cost is about 20 us, the whole budget of a one-row prediction's column).
+_SMALL = 32
+
+
+def _numbers_as_given(values: np.ndarray) -> np.ndarray | None:
+    """Floats for values that are all Python ints, floats or None (JSON numbers), else None."""
+    if not set(map(type, values)) <= {int, float, type(None)}:
+        return None
+    try:
+        return np.array(values, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64: parsed (as unparsable) the slow way
+        return None
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct)`` with ``values == distinct[codes]``; missing values may get -1.
+
+    Values of different types stay apart: Python says ``1 == 1.0 == True``, but a category
+    column reads them as "1", "1.0" and "True"."""
+    if len(values) > _SMALL and _homogeneous_array(values):
+        codes, uniques = pd.factorize(values)
+        return codes, np.asarray(uniques, dtype=object)
+    index: dict = {}
+    distinct: list = []
+    codes = np.empty(len(values), dtype=np.intp)
+    for i, value in enumerate(values):
+        try:
+            key = (type(value), value)
+            code = index.get(key)
+        except TypeError:  # unhashable (a list or dict sent as a value): its own slot
+            key = code = None
+        if code is None:
+            code = len(distinct)
+            distinct.append(value)
+            if key is not None:
+                index[key] = code
+        codes[i] = code
+    return codes, _as_object_array(distinct)
+
+
+def lookup(values, table: dict, default, missing) -> np.ndarray:
+    """``table.get(value, default)`` for each of ``values`` (``missing`` for None), each
+    distinct value looked up once."""
+    codes, distinct = _factorize(_objects(values))
+    found = [missing if v is None else table.get(v, default) for v in distinct]
+    return np.array([*found, missing])[codes]
+
+
+def _as_object_array(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def _homogeneous_array(values: np.ndarray) -> bool:
+    return pd.api.types.infer_dtype(values, skipna=True) in _HASH_SAFE
 
 
 def _is_number_dtype(series: pd.Series) -> bool:
@@ -381,20 +523,23 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
     if share(bad) <= 1 - PARSE_FRACTION:
         n_bad = int(counts[bad].sum())
         numbers = numbers[~bad]
+        role = number_role(name, numbers)
+        labels = {"role": role} if role else {}
         if unique_per_row and bool(np.all(numbers == np.round(numbers))):
             steps = np.diff(np.sort(numbers))
             # One row per year (1990, 1991, ...) counts up too, but is a time, not an id.
-            years = _YEAR_NAME.search(name) and 1000 <= numbers.min() <= numbers.max() <= 2200
-            if years:
-                return decide("numeric", "years (one row per year)", unparsable=n_bad)
+            if role == "year":
+                return decide("numeric", "years (one row per year)", unparsable=n_bad, **labels)
             if _ID_NAME.search(name) or bool(np.all(steps == 1)):
-                return decide("dropped", "identifier-like: a unique integer per row")
+                return decide(
+                    "dropped", "identifier-like: a unique integer per row", role="identifier"
+                )
         if _is_number_dtype(series):
-            return decide("numeric", "numeric dtype")
+            return decide("numeric", "numeric dtype", **labels)
         reason = "text parsed as numbers"
         if n_bad:
             reason += f" ({n_bad} unparsable value(s) read as missing)"
-        return decide("numeric", reason, unparsable=n_bad)
+        return decide("numeric", reason, unparsable=n_bad, **labels)
 
     date_format = _detect_date_format(text)
     if date_format is not None:
@@ -419,6 +564,22 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnKind:
     return decide("categorical", f"text with {n_unique} distinct values")
 
 
+def number_role(name: str, values) -> str | None:
+    """``"year"`` or ``"code"`` when whole numbers are labels rather than quantities, as the
+    column's name says (``year``, ``season``; ``..._id``, ``zip``, ``..._code``, ``..._no``);
+    years must lie in 1000..2200. None otherwise. Such numbers are shown without digit
+    grouping: "2007", not "2,007"."""
+    numbers = np.asarray(values, dtype=np.float64)
+    numbers = numbers[np.isfinite(numbers)]
+    if len(numbers) == 0 or not bool(np.all(numbers == np.round(numbers))):
+        return None
+    if _YEAR_NAME.search(name) and 1000 <= numbers.min() <= numbers.max() <= 2200:
+        return "year"
+    if _ID_NAME.search(name) or _CODE_NAME.search(name):
+        return "code"
+    return None
+
+
 def _detect_date_format(text: pd.Series) -> str | None:
     """Return the first format parsing >= 95 % of (a sample of) the distinct values.
 
@@ -430,7 +591,7 @@ def _detect_date_format(text: pd.Series) -> str | None:
     if sample.str.contains(r"\d").mean() < PARSE_FRACTION:
         return None
     for fmt in (*DATE_FORMATS, *_guessed_formats(sample.iloc[:5])):
-        if _to_datetime(sample, fmt).isna().mean() <= 1 - PARSE_FRACTION:
+        if np.isnat(_to_datetime(sample, fmt)).mean() <= 1 - PARSE_FRACTION:
             return fmt
     return None
 

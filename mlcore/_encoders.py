@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mlcore._columns import lookup
+
 OTHER = "(other)"
 MISSING = "(missing)"
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
@@ -135,6 +137,8 @@ def schema_entry(spec: dict) -> dict:
     elif spec["kind"] == "numeric":
         entry.update(min=spec["min"], max=spec["max"], median=spec["fill"])
         entry["integer"] = spec["integer"]
+        if spec.get("role"):
+            entry["role"] = spec["role"]
     else:
         entry.update(min=spec["min"], max=spec["max"], format=spec["format"])
         entry["has_time"] = spec["has_time"]
@@ -149,7 +153,7 @@ def _missing_mask(kind: str, parsed: np.ndarray) -> np.ndarray:
     if kind == "datetime":
         return np.isnat(parsed)
     if kind == "categorical":
-        return np.array([v is None for v in parsed], dtype=bool)
+        return pd.isna(np.asarray(parsed, dtype=object))
     return np.isnan(parsed)
 
 
@@ -185,11 +189,8 @@ def _encode_categorical(spec: dict, parsed: np.ndarray) -> np.ndarray:
     n_out = len(categories) + spec["other"] + spec["missing"]
     other_col = len(categories) if spec["other"] else -1
     missing_col = n_out - 1 if spec["missing"] else -1
-    values = pd.Series(parsed, dtype=object)
-    position = values.map({c: i for i, c in enumerate(categories)})
-    cols = position.to_numpy(dtype=np.float64, na_value=np.nan)
-    cols = np.where(np.isnan(cols), other_col, cols).astype(np.int64)
-    cols[values.isna().to_numpy()] = missing_col
+    position = {c: i for i, c in enumerate(categories)}
+    cols = lookup(parsed, position, default=other_col, missing=missing_col).astype(np.intp)
     # Unseen values without an (other) column, and missing values without a (missing)
     # column, stay all-zero rows.
     block = np.zeros((len(parsed), n_out))

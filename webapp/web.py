@@ -34,20 +34,35 @@ def owned(model, object_id: int, *, load: Iterable = ()):
     return get_owned(get_session(), model, object_id, request_user(), load=load)
 
 
-def apply_service_errors(form, exc: AppError, field_map: dict | None = None) -> None:
+def apply_service_errors(
+    form, exc: AppError, field_map: dict | None = None, *, message_to: str | None = None
+) -> None:
     """Show a service error on a WTForms ``form``: each detail on the field it names (renamed
-    through ``field_map``), anything else, or a detail-less error, as a form-level error."""
+    through ``field_map``), anything else, or a detail-less error, as a form-level error.
+
+    ``message_to`` shows the error's own message too, for errors whose details are terse
+    hints (a file that cannot be read: the message says what was seen, a detail which option
+    to change): on that field, or with ``"form"`` at the top of the form, in place of the
+    details that would go to the same place."""
     field_map = field_map or {}
+    if message_to not in (None, "form") and message_to not in form:
+        message_to = "form"
     for detail in exc.details:
         name = field_map.get(detail.get("field"), detail.get("field"))
         name = (name or "").rsplit(".", 1)[-1]
-        field = form[name] if name and name in form else None
-        if field is not None:
-            field.errors = [*field.errors, detail["message"]]
-        else:
+        place = name if name and name in form else "form"
+        if place == message_to:
+            continue  # the message says it in full
+        if place == "form":
             form.form_errors.append(detail["message"])
-    if not exc.details:
+        else:
+            form[place].errors = [*form[place].errors, detail["message"]]
+    if message_to is None and not exc.details:
         form.form_errors.append(exc.message)
+    elif message_to == "form":
+        form.form_errors.insert(0, exc.message)
+    elif message_to is not None:
+        form[message_to].errors = [exc.message, *form[message_to].errors]
 
 
 def field_messages(exc: AppError) -> dict[str, str]:

@@ -360,3 +360,17 @@ def test_upload_with_a_count_line_above_a_headerless_table(client, user_headers)
     assert body["n_rows"] == 30 and body["parse_options"]["skip_first"] == 1
     assert [c["kind"] for c in body["columns"]][:4] == ["numeric"] * 4
     assert any("30,4,setosa" in w for w in body["warnings"])
+
+
+def test_the_profile_says_how_numbers_are_written(client, user_headers):
+    """Issue 10, item 4: years and ids are labels (no digit grouping), decimals per column."""
+    response = post_file(client, user_headers, filename="penguins.csv")
+    assert response.status_code == 201, response.get_json()
+    columns = {c["name"]: c for c in response.get_json()["columns"]}
+    year, ident, depth = columns["year"], columns["individual_id"], columns["bill_depth_mm"]
+    assert year["details"]["role"] == "year" and year["decimals"] == 0
+    assert year["histogram"]["labels"] == [2007, 2008, 2009]
+    assert year["histogram"]["counts"] == [40, 40, 40]
+    assert ident["used"] is False and ident["details"]["role"] == "identifier"
+    assert depth["decimals"] == 1 and "role" not in depth["details"]
+    assert "labels" not in depth["histogram"] or depth["histogram"]["labels"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -266,3 +267,52 @@ def test_openapi_documents_warnings_and_the_csv_dialect(client):
     parameters = spec["paths"]["/api/v1/models/{model_id}/predict"]["post"]["parameters"]
     dialect = next(p for p in parameters if p["name"] == "dialect")
     assert dialect["in"] == "query" and dialect["schema"]["enum"] == ["upload", "plain"]
+
+
+# -- fast predictions (issue 12) -----------------------------------------------------------------
+
+
+def test_a_number_too_large_for_a_float_is_a_row_error_not_a_500(client, user_headers, forest):
+    huge = "1" + "0" * 400  # valid JSON; Python reads it as an int no float can hold
+    body = json.dumps({"rows": [{**ROW, "age": "HUGE"}, ROW]}).replace('"HUGE"', huge)
+    response = client.post(f"/api/v1/models/{forest['id']}/predict", headers=user_headers,
+                           data=body, content_type="application/json")  # fmt: skip
+    assert response.status_code == 200, response.get_data(as_text=True)
+    result = response.get_json()
+    assert result["predictions"][0] is None and result["predictions"][1] in forest["classes"]
+    assert result["errors"][0] == {"age": f"{huge} is not a number"}
+
+
+def test_a_csv_answer_is_streamed_with_formulas_escaped(client, user_headers, forest):
+    frame = pd.DataFrame([{**ROW, "note": "=HYPERLINK(\"http://x\")"}, {**ROW, "note": "-4.5"},
+                          {**ROW, "region": "+north"}])  # fmt: skip
+    response = client.post(
+        f"/api/v1/models/{forest['id']}/predict",
+        headers={**user_headers, "Content-Type": "text/csv"},
+        data=frame.to_csv(index=False),
+    )
+    assert response.status_code == 200 and response.is_streamed
+    out = pd.read_csv(io.StringIO(response.get_data(as_text=True)), keep_default_na=False)
+    assert out["note"].tolist() == ['\'=HYPERLINK("http://x")', "-4.5", ""]
+    assert out["region"].tolist() == ["north", "north", "'+north"]
+    assert "'+north' was not seen in training" in out["warning"][2]
+
+
+def test_a_template_csv_names_the_models_columns(client, user_headers, other_headers, forest):
+    url = f"/api/v1/models/{forest['id']}/template"
+    response = client.get(url, headers=user_headers)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "Plans-v1-template.csv" in response.headers["Content-Disposition"]
+    frame = pd.read_csv(io.BytesIO(response.data))
+    assert list(frame.columns) == [c["name"] for c in forest["input_schema"]]
+    assert len(frame) == 1
+    predicted = client.post(f"/api/v1/models/{forest['id']}/predict", data=response.data,
+                            headers={**user_headers, "Content-Type": "text/csv"})  # fmt: skip
+    assert predicted.status_code == 200
+    assert pd.read_csv(io.BytesIO(predicted.data))["prediction"][0] in forest["classes"]
+    error_of(client.get(url, headers=other_headers), 404)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert (
+        "text/csv"
+        in spec["paths"]["/api/v1/models/{model_id}/template"]["get"]["responses"]["200"]["content"]
+    )

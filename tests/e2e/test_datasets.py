@@ -3,6 +3,7 @@ profile, re-parse with another option, load a sample, delete; the phone layout."
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -91,3 +92,54 @@ def test_load_a_sample_then_delete_it_on_a_phone(page: Page, logged_in: str):
     page.get_by_role("link", name="Delete").click()
     page.get_by_role("button", name="Delete data set").click()
     expect(page.get_by_test_id("datasets-empty")).to_be_visible()
+
+
+# -- numbers and column cards (issue 10, item 4) -------------------------------------------------
+
+DESKTOP = {"width": 1280, "height": 860}
+# Every element of a column card, measured against the card's padding box.
+_OUTSIDE_THEIR_CARD = """() => [...document.querySelectorAll('[data-testid=column-card]')]
+  .flatMap(card => {
+    const box = card.getBoundingClientRect(), style = getComputedStyle(card);
+    const left = box.left + parseFloat(style.paddingLeft) - 0.5;
+    const right = box.right - parseFloat(style.paddingRight) + 0.5;
+    const name = card.querySelector('h3').textContent;
+    return [...card.querySelectorAll('*')]
+      .filter(e => {
+        const r = e.getBoundingClientRect();
+        return r.width && (r.left < left || r.right > right);
+      })
+      .map(e => name + ': ' + e.tagName + '.' + (e.className.baseVal ?? e.className));
+  })"""
+
+
+def shot(page: Page, name: str) -> None:
+    """Keep a screenshot when E2E_SHOTS names a folder (to look at the layout)."""
+    folder = os.environ.get("E2E_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_column_cards_hold_their_content_and_years_read_as_years(
+    page: Page, logged_in: str, viewport: dict, scheme: str
+):
+    page.set_viewport_size(viewport)
+    page.emulate_media(color_scheme=scheme)
+    upload(page, logged_in, FIXTURES / "penguins.csv")
+    expect(page.get_by_role("heading", level=1)).to_have_text("penguins")
+    cards = page.get_by_test_id("column-card")
+    expect(cards).to_have_count(9)
+    year = cards.filter(has=page.get_by_role("heading", name="year"))
+    expect(year.locator("dd").nth(2)).to_have_text("2007")  # min, not "2,007"
+    expect(year.locator("dd").nth(3)).to_have_text("2008.0")  # the mean
+    flipper = cards.filter(has=page.get_by_role("heading", name="flipper_length_mm"))
+    expect(flipper.get_by_text("numeric", exact=True)).to_be_visible()
+    preview = page.get_by_test_id("preview-table")
+    expect(preview.locator("tbody tr").first.locator("td.num").first).to_have_text("1001")
+    assert page.evaluate(_OUTSIDE_THEIR_CARD) == []
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"penguins-{'desktop' if viewport is DESKTOP else 'phone'}-{scheme}")

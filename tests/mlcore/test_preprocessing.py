@@ -18,6 +18,7 @@ from mlcore.preprocessing import (
     TabularPreprocessor,
     infer_column,
     infer_task,
+    number_role,
     parse_values,
     prepare_target,
 )
@@ -569,3 +570,103 @@ def test_learnable_targets_pass_the_checks():
     # A few classes seen once among many that repeat are fine (rare classes).
     prepare_target(pd.Series(["a", "b", "c"] * 10 + ["d", "e"]))
     prepare_target(pd.Series(list(RNG.normal(size=60))))  # regression
+
+
+# -- new rows, fast (issue 12): each distinct value parsed once, small and large alike ----------
+
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(["", " NA ", "n/a", "yes", "No", "1", "1.0", " 2 ", "-0.5", "1e3", "inf",
+                     "abc", "2020-01-02", "02/01/2020", "2021-02-30", "1990Q2", "Jan 3 2020"]),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(_VALUES, min_size=1, max_size=5),
+    st.sampled_from(["numeric", "boolean", "categorical", "datetime"]),
+    st.sampled_from(["ISO8601", "%d/%m/%Y", "%Y-Q%q", "%b %d %Y"]),
+)
+def test_a_value_parses_the_same_alone_and_among_many(values, kind, fmt):
+    # One row takes the dictionary path, forty the pandas one; both give each value alike.
+    many = values * 40
+    alone = [parse_values(kind, [v], fmt) for v in values]
+    parsed, bad = parse_values(kind, many, fmt)
+    for i, (one, one_bad) in enumerate(alone):
+        assert bad[i] == one_bad[0]
+        both_missing = pd.isna(parsed[i]) and pd.isna(one[0])
+        assert both_missing or parsed[i] == one[0], (values[i], parsed[i], one[0])
+
+
+def test_values_equal_in_python_but_of_other_types_stay_apart():
+    for n in (1, 40):
+        parsed, _ = parse_values("categorical", [1, 1.0, True] * n)
+        assert parsed[:3].tolist() == ["1", "1.0", "True"]
+
+
+def test_a_number_beyond_float_range_is_unparsable_not_a_crash():
+    parsed, bad = parse_values("numeric", [10**400, 5])
+    assert np.isnan(parsed[0]) and bad.tolist() == [True, False] and parsed[1] == 5.0
+    pre = TabularPreprocessor().fit(_mixed_frame())
+    result = pre.transform_rows([{"num": 10**400, "cat": "x", "flag": "yes", "day": None}])
+    assert result.errors[0] == {"num": f"{10**400!r} is not a number"}
+
+
+def test_transform_rows_reads_a_dataframe_as_typed_and_names_unseen_categories():
+    frame = _mixed_frame()
+    pre = TabularPreprocessor().fit(frame)
+    batch = frame.iloc[:4].copy()
+    batch.loc[1, "cat"] = "w"
+    batch.loc[2, "num"] = np.inf
+    result = pre.transform_rows(batch)
+    assert result.valid.tolist() == [0, 1, 3]
+    assert result.errors[2] == {"num": "inf is not a number"}
+    assert result.unseen == {"cat": {1: "w"}}
+    records = batch.astype(object).where(batch.notna(), None).to_dict("records")
+    as_dicts = pre.transform_rows(records)
+    np.testing.assert_array_equal(result.X, as_dicts.X)
+    assert as_dicts.unseen == result.unseen
+    without = pre.transform_rows(batch.drop(columns=["flag"]))
+    assert len(without.valid) == 0
+    assert without.errors[0] == {"flag": "column missing from the row"}
+
+
+# -- numbers that label rather than measure (issue 10, item 4) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "role"),
+    [
+        ("year", [2007, 2008, 2009], "year"),
+        ("model_year", [1998.0, 2004.0, np.nan], "year"),
+        ("year", [7, 8, 9], None),  # not years: out of range
+        ("store_id", [1001, 1002, 1001], "code"),
+        ("zip", [75001, 10115], "code"),
+        ("invoice_no", [5, 6], "code"),
+        ("body_mass_g", [3325, 5600], None),
+        ("year", [2007.5, 2008.0], None),  # not whole
+    ],
+)
+def test_number_role(name, values, role):
+    assert number_role(name, values) == role
+
+
+def test_years_and_codes_are_named_in_the_profile_and_the_schema():
+    n = 30
+    frame = pd.DataFrame({
+        "year": [2007 + i % 3 for i in range(n)],
+        "store_id": [100 + i % 4 for i in range(n)],
+        "sample_id": [1001 + 7 * i for i in range(n)],
+        "mass": RNG.normal(size=n),
+    })  # fmt: skip
+    assert infer_column(frame["year"]).details == {"role": "year"}
+    assert infer_column(frame["store_id"]).details == {"role": "code"}
+    assert infer_column(frame["sample_id"]).details == {"role": "identifier"}
+    assert infer_column(frame["mass"]).details == {}
+    pre = TabularPreprocessor().fit(frame)
+    schema = {entry["name"]: entry for entry in pre.schema_}
+    assert schema["year"]["role"] == "year" and "role" not in schema["mass"]

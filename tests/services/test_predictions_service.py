@@ -5,6 +5,7 @@ answers in the upload's own CSV dialect."""
 from __future__ import annotations
 
 import codecs
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -170,7 +171,8 @@ def test_a_batch_is_answered_in_the_uploads_dialect(ctx, ventes):
     content = (FIXTURES / "ventes_batch.csv").read_bytes()
     answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
     assert answer.content_type == "text/csv; charset=windows-1252"
-    text = answer.content.decode("cp1252")
+    written = answer.read()
+    text = written.decode("cp1252")
     lines = text.split("\r\n")
     assert lines[-1] == "" and "\n" not in text.replace("\r\n", "")  # CRLF, as uploaded
     header = lines[0].split(";")
@@ -184,7 +186,7 @@ def test_a_batch_is_answered_in_the_uploads_dialect(ctx, ventes):
     assert "'Île-de-France' was not seen in training" in lines[2]
     assert lines[4].split(";")[2] == "1.234,50"  # the cells come back as they were written
     # Read back, the answer is detected as written the way the upload was.
-    again = parse_csv(answer.content)
+    again = parse_csv(written)
     upload = parse_csv(content)
     assert (again.options.encoding, again.options.delimiter, again.options.decimal) == (
         upload.options.encoding, upload.options.delimiter, upload.options.decimal
@@ -197,7 +199,7 @@ def test_a_batch_can_be_answered_as_plain_utf8_csv(ctx, ventes):
     answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content,
                                      dialect="plain")  # fmt: skip
     assert answer.content_type == "text/csv; charset=utf-8"
-    text = answer.content.decode("utf-8")
+    text = answer.read().decode("utf-8")
     assert "\r" not in text and text.startswith("Produit,Région,Prix (€),Quantité,prediction")
     assert "\nThé vert,Bretagne,2.95,12,Boissons," in text
     with pytest.raises(ValidationFailed) as caught:
@@ -210,9 +212,10 @@ def test_whitespace_and_bom_uploads_keep_their_dialect(ctx, ventes):
             "Pâté Alsace 13.4 3"]  # fmt: skip
     content = codecs.BOM_UTF8 + "\n".join(rows).encode("utf-8")
     answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
-    assert answer.content.startswith(codecs.BOM_UTF8)
+    written = answer.read()
+    assert written.startswith(codecs.BOM_UTF8)
     assert answer.content_type == "text/csv; charset=utf-8"
-    lines = answer.content.decode("utf-8-sig").splitlines()
+    lines = written.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Produit Région 'Prix (€)' Quantité prediction")
     assert lines[1].startswith("'Thé vert' Bretagne 2.95 12 Boissons ")
 
@@ -224,8 +227,208 @@ def test_labels_the_uploads_encoding_cannot_write_come_back_as_utf8_with_a_bom(c
                       target="label")  # fmt: skip
     batch = "x;group;note\r\n1,5;a;café\r\n2,5;b;thé\r\n".encode("cp1252")
     answer = predictions.predict_csv(session=ctx[0], version=version, content=batch)
-    assert answer.encoding == "utf-8-sig" and answer.content.startswith(codecs.BOM_UTF8)
+    written = answer.read()
+    assert answer.encoding == "utf-8-sig" and written.startswith(codecs.BOM_UTF8)
     assert answer.content_type == "text/csv; charset=utf-8"
-    text = answer.content.decode("utf-8-sig")
+    text = written.decode("utf-8-sig")
     assert text.startswith("x;group;note;prediction;probability_άλφα")
     assert "\r\n1,5;a;café;" in text
+
+
+# -- large batches, streamed a chunk at a time (issue 11, item 8) -------------------------------
+
+
+def _ventes_rows(n: int) -> list[str]:
+    products = ["Thé vert;Bretagne;2,95;12", "Pâté;Alsace;13,40;3", "Bière blonde;Provence;3,10;"]
+    return [products[i % 3] for i in range(n)]
+
+
+def test_a_batch_larger_than_a_chunk_is_streamed_with_every_row_in_order(ctx, ventes, monkeypatch):
+    lines = _ventes_rows(10)
+    lines[7] = "Pâté;Alsace;cher;3"  # a bad value in a later chunk: that row's error
+    lines[8] = "Thé vert;Corse;2,95;12"  # an unseen category in a later chunk: a warning
+    content = ("Produit;Région;Prix (€);Quantité\r\n" + "\r\n".join(lines) + "\r\n").encode(
+        "cp1252"
+    )
+    whole = predictions.predict_csv(session=ctx[0], version=ventes, content=content).read()
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 3)
+    answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    chunks = list(answer)
+    assert len(chunks) == 4  # 3 + 3 + 3 + 1 rows, the header with the first
+    assert b"".join(chunks) == whole  # the same file as in one piece
+    out = pd.read_csv(io.BytesIO(whole), sep=";", encoding="cp1252", keep_default_na=False)
+    assert out["prediction"][7] == "" and out["error"][7] == "Prix (€): 'cher' is not a number"
+    assert "'Corse' was not seen in training" in out["warning"][8]
+    summary = answer.summary
+    assert (summary.rows, summary.predicted, summary.with_errors, summary.with_warnings) == (
+        10, 9, 1, 1
+    )  # fmt: skip
+    assert sum(summary.counts.values()) == 9
+
+
+def test_a_streamed_batch_always_has_the_error_and_warning_columns(ctx, ventes, monkeypatch):
+    content = ("Produit;Région;Prix (€);Quantité\n" + "\n".join(_ventes_rows(7))).encode("utf-8")
+    alone = predictions.predict_csv(session=ctx[0], version=ventes, content=content).read()
+    assert alone.decode().splitlines()[0].split(";")[-1] == "probability_Épicerie"
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 3)
+    streamed = predictions.predict_csv(session=ctx[0], version=ventes, content=content).read()
+    header = streamed.decode().splitlines()[0].split(";")
+    assert header[-2:] == ["error", "warning"]  # sent before the last rows were read
+
+
+def test_plain_numbers_read_the_same_in_every_chunk(ctx, ventes, monkeypatch):
+    # "Quantité" is empty in every third row: a chunk with one is float, one without is int.
+    content = ("Produit;Région;Prix (€);Quantité\n" + "\n".join(_ventes_rows(8))).encode("utf-8")
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 2)
+    text = predictions.predict_csv(session=ctx[0], version=ventes, content=content,
+                                   dialect="plain").read().decode()  # fmt: skip
+    quantities = [line.split(",")[3] for line in text.splitlines()[1:]]
+    assert quantities == ["12", "3", "", "12", "3", "", "12", "3"]
+
+
+def test_a_bom_is_written_once_however_many_chunks(ctx, ventes, monkeypatch):
+    content = codecs.BOM_UTF8 + (
+        "Produit;Région;Prix (€);Quantité\n" + "\n".join(_ventes_rows(7))
+    ).encode("utf-8")
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 2)
+    written = predictions.predict_csv(session=ctx[0], version=ventes, content=content).read()
+    assert written.startswith(codecs.BOM_UTF8) and written.count(codecs.BOM_UTF8) == 1
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "bad_row", "words"),
+    [
+        (9, 7, "Data row 8 has more values than the header"),  # within the sampled lines
+        (400, 300, "Line 302 has 6 fields but the header has 4"),  # beyond them
+    ],
+)
+def test_a_bad_line_anywhere_is_a_422_before_anything_is_sent(
+    ctx, ventes, monkeypatch, n_rows, bad_row, words
+):
+    lines = _ventes_rows(n_rows)
+    lines[bad_row] = "Pâté;Alsace;13,40;3;extra;fields"
+    content = ("Produit;Région;Prix (€);Quantité\n" + "\n".join(lines)).encode("utf-8")
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 3)
+    with pytest.raises(ValidationFailed) as caught:
+        predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    assert words in caught.value.message
+
+
+def test_a_first_chunk_without_one_answerable_row_is_a_422(ctx, ventes, monkeypatch):
+    lines = ["Pâté;Alsace;cher;3"] * 3 + _ventes_rows(4)
+    content = ("Produit;Région;Prix (€);Quantité\n" + "\n".join(lines)).encode("utf-8")
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 3)
+    with pytest.raises(ValidationFailed) as caught:
+        predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    assert caught.value.details[0]["field"] == "rows.0.Prix (€)"
+
+
+# -- formulas in downloaded CSV files (issue 11, item 9) ----------------------------------------
+
+
+def test_cells_a_spreadsheet_would_run_come_back_as_text(ctx, ventes):
+    rows = ["=cmd|' /C calc'!A0;Bretagne;-2,95;12;=1+1", "@SUM(A1);+Alsace;-1.234,50;-3;x",
+            "\tCafé;-;2,5;4;-"]  # fmt: skip
+    content = ("Produit;Région;Prix (€);Quantité;@note\n" + "\n".join(rows)).encode("utf-8")
+    text = predictions.predict_csv(session=ctx[0], version=ventes, content=content).read()
+    cells = [line.split(";")[:5] for line in text.decode().splitlines()]
+    assert cells[0] == ["Produit", "Région", "Prix (€)", "Quantité", "'@note"]
+    assert cells[1] == ["'=cmd|' /C calc'!A0", "Bretagne", "-2,95", "12", "'=1+1"]
+    # Negative numbers in the file's decimal comma stay numbers; a lone dash stays too.
+    assert cells[2] == ["'@SUM(A1)", "'+Alsace", "-1.234,50", "-3", "x"]
+    assert cells[3] == ["'\tCafé", "-", "2,5", "4", "-"]
+    plain = predictions.predict_csv(session=ctx[0], version=ventes, content=content,
+                                    dialect="plain").read().decode()  # fmt: skip
+    assert "\n'@SUM(A1),'+Alsace,-1234.5,-3,x," in plain
+
+
+# -- the summary of a batch from the model page (issue 10, item 8) -----------------------------
+
+
+SUMMARY_REDIS = "redis://127.0.0.1:6379/12"
+
+
+@pytest.fixture(params=["files", "redis"])
+def summary_store(request, tmp_path):
+    """Where summaries live: files on one host, Redis when servers share only Redis."""
+    from webapp.services import batch_summaries
+
+    if request.param == "files":
+        yield batch_summaries.SummaryStore(tmp_path)
+        return
+    import uuid
+
+    from redis import Redis
+
+    client = Redis.from_url(SUMMARY_REDIS, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    store = batch_summaries.RedisSummaryStore(SUMMARY_REDIS, uuid.uuid4().int % 10**9)
+    yield store
+    for key in client.scan_iter(store.prefix + "*"):
+        client.delete(key)
+
+
+def test_summaries_go_to_redis_when_the_servers_share_it(tmp_path):
+    from webapp.services import batch_summaries
+
+    shared = batch_summaries.store_for({"REDIS_URL": SUMMARY_REDIS}, tmp_path, 7)
+    assert isinstance(shared, batch_summaries.RedisSummaryStore)
+    alone = batch_summaries.store_for({"REDIS_URL": None}, tmp_path, 7)
+    assert isinstance(alone, batch_summaries.SummaryStore)
+
+
+def test_a_download_cut_short_is_recorded_as_stopped(ctx, ventes, monkeypatch, summary_store):
+    from webapp.services import batch_summaries
+
+    content = ("Produit;Région;Prix (€);Quantité\n" + "\n".join(_ventes_rows(9))).encode("utf-8")
+    monkeypatch.setattr(predictions, "CHUNK_ROWS", 3)
+    store = summary_store
+    answer = predictions.predict_csv(session=ctx[0], version=ventes, content=content)
+    chunks = batch_summaries.recorded(answer, store, "batch-0001", {"file": "v.csv"})
+    assert store.read("batch-0001")["status"] == "running"
+    next(chunks)
+    assert store.read("batch-0001")["summary"]["rows"] == 3
+    chunks.close()  # the client went away after the first chunk
+    record = store.read("batch-0001")
+    assert record["status"] == "stopped" and record["summary"]["rows"] == 3
+    complete = batch_summaries.recorded(
+        predictions.predict_csv(session=ctx[0], version=ventes, content=content),
+        store, "batch-0002", {"file": "v.csv"},
+    )  # fmt: skip
+    assert len(list(complete)) == 3
+    summary = store.read("batch-0002")["summary"]
+    assert store.read("batch-0002")["status"] == "done"
+    assert (summary["rows"], summary["predicted"]) == (9, 9)
+    assert sum(n for _, n in summary["counts"]) == 9
+
+
+def test_a_template_holds_the_inputs_and_the_forms_starting_values(ctx, ventes):
+    lines = predictions.template_csv(ventes).splitlines()
+    assert lines[0] == "Produit,Région,Prix (€),Quantité"
+    product, region, price, quantity = lines[1].split(",")
+    schema = {c["name"]: c for c in ventes.input_schema}
+    assert product == schema["Produit"]["categories"][0] and float(price) > 0
+    assert quantity == str(int(round(schema["Quantité"]["median"])))
+
+
+def test_summaries_expire_and_are_swept_when_the_user_starts_a_batch(tmp_path, monkeypatch):
+    from webapp.services import batch_summaries
+
+    store = batch_summaries.SummaryStore.for_user(tmp_path, 7)
+    store.write("batch-0001", {"status": "running", "summary": {}})
+    record = store.read("batch-0001")
+    assert store.folder == tmp_path / "batch-summaries" / "7" and not store.is_stale(record)
+    later = record["updated"] + batch_summaries.STALE_SECONDS + 1
+    monkeypatch.setattr(batch_summaries.time, "time", lambda: later)
+    assert store.is_stale(store.read("batch-0001"))  # its worker is gone: shown as stopped
+    much_later = record["updated"] + batch_summaries.KEEP_SECONDS + 1
+    monkeypatch.setattr(batch_summaries.time, "time", lambda: much_later)
+    assert store.read("batch-0001") is None
+    assert (store.folder / "batch-0001.json").exists()  # reading never deletes
+    store.sweep()
+    assert not (store.folder / "batch-0001.json").exists()
+    with pytest.raises(ValueError):
+        store.read("../../../etc/passwd")

@@ -298,3 +298,71 @@ def test_reparse_to_one_column_shows_why_and_changes_nothing(client, alice):
 def test_single_quoted_names_are_shown_without_quotes(client, alice):
     page = client.get(upload(client, "single_quoted.csv").location).get_data(as_text=True)
     assert '<th scope="col">vote</th>' in page and "&#39;vote&#39;" not in page
+
+
+# -- numbers as the file writes them (issue 10, item 4) -----------------------------------------
+
+
+def test_years_and_ids_have_no_thousands_separators_and_decimals_stay_aligned(client, alice):
+    page = client.get(f"/datasets/{dataset_id(upload(client, 'penguins.csv'))}")
+    html = page.get_data(as_text=True)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', html)
+    first_row = cells[:6]  # individual_id, bill length, depth, flipper, mass, year
+    assert first_row == ["1001", "38.8", "18.6", "188", "3,325", "2007"]
+    assert "14.0" in cells  # 14 among numbers written with one decimal place
+    assert "2,007" not in html and "2,008" not in html and "1,001" not in html
+    year = _card(html, "year")
+    assert "<dd>2007</dd>" in year and "<dd>2008.0</dd>" in year  # min, mean
+    assert "<title>2008: 40</title>" in year  # one bar per year
+    ident = _card(html, "individual_id")
+    assert "<dd>1001</dd>" in ident and "Mean" not in ident  # an id has no meaningful mean
+    mass = _card(html, "body_mass_g")
+    assert "<dd>2,875</dd>" in mass  # a quantity keeps its separators
+    # A long snake_case name may wrap after its underscores instead of overflowing the card.
+    assert '<h3 class="column-name">flipper_<wbr>length_<wbr>mm</h3>' in html
+
+
+def _card(html: str, name: str) -> str:
+    start = html.index(f'<h3 class="column-name">{name.replace("_", "_<wbr>")}</h3>')
+    return html[start : html.index("</article>", start)]
+
+
+def test_a_breakable_column_name_is_still_escaped(client, alice):
+    content = b"<script>a_b</script>,n\nx,1\ny,2\nx,3\n"
+    html = client.get(f"/datasets/{dataset_id(upload(client, 'x.csv', content))}").get_data(
+        as_text=True
+    )
+    assert "<script>a_" not in html
+    assert '<h3 class="column-name">&lt;script&gt;a_<wbr>b&lt;/<wbr>script&gt;</h3>' in html
+
+
+# -- service errors reach the forms one way (issue 8) --------------------------------------------
+
+
+def _errors_of(html: str, field: str) -> list[str]:
+    found = re.search(rf'<ul class="field-errors" id="{field}-error"[^>]*>(.*?)</ul>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", found.group(1)) if found else []
+
+
+def test_a_failed_reparse_says_why_on_top_and_which_option_at_the_option(client, alice):
+    dataset = dataset_id(upload(client, "whitespace_single.csv"))
+    form = {"encoding": "auto", "delimiter": ";", "decimal": "auto", "header_row": "auto"}
+    html = client.post(f"/datasets/{dataset}/parse", data=form).get_data(as_text=True)
+    alert = re.search(r'<div class="alert alert-error" role="alert">(.*?)</div>', html, re.S)
+    paragraphs = re.findall(r"<p>(.*?)</p>", alert.group(1))
+    assert "split into 4 values on whitespace" in paragraphs[0]
+    assert paragraphs[-1] == "The data set was not changed."
+    assert _errors_of(html, "delimiter") == ["The file looks whitespace-separated."]
+
+
+def test_an_unreadable_upload_says_why_once_at_the_file(client, alice):
+    response = upload(client, "image_renamed.csv")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert _errors_of(html, "file") == ["This looks like a PNG image, not a CSV text file."]
+    assert 'role="alert"' not in html
+
+
+def test_the_train_link_names_the_data_set(client, uploaded):
+    html = client.get(f"/datasets/{uploaded}").get_data(as_text=True)
+    assert f'href="/runs/new?dataset_id={uploaded}">Train a model</a>' in html

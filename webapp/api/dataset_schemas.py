@@ -57,10 +57,13 @@ class ParseOptionsPublic(BaseModel):
 
 
 class Histogram(BaseModel):
-    """``counts[i]`` values fall between ``edges[i]`` and ``edges[i + 1]`` (dates as ISO 8601)."""
+    """``counts[i]`` values fall between ``edges[i]`` and ``edges[i + 1]`` (dates as ISO 8601).
+    Whole numbers over a short range (years, ratings) get a bar per value, named in
+    ``labels``."""
 
     counts: list[int]
     edges: list[float] | list[str]
+    labels: list[int] | None = None
 
 
 class TopValue(BaseModel):
@@ -78,7 +81,15 @@ class ColumnProfile(BaseModel):
     dtype: str
     missing: int
     distinct: int
-    details: dict = Field(default_factory=dict)
+    details: dict = Field(
+        default_factory=dict,
+        description="Kind-specific facts: `format` of dates, `true`/`false` labels of yes/no "
+        "columns, `unparsable` values read as missing, and `role` of whole numbers that label "
+        "rather than measure (`year`, `code`, `identifier`: shown without digit grouping).",
+    )
+    decimals: int | None = Field(
+        default=None, description="Numbers: the decimal places the values are written with."
+    )
     min: float | str | None = None
     max: float | str | None = None
     mean: float | None = None

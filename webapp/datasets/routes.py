@@ -4,40 +4,67 @@ data set, never a 500)."""
 
 from __future__ import annotations
 
+import math
+import re
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.datasets import bp
 from webapp.datasets.forms import DeleteForm, ParseForm, RenameForm, UploadForm, header_label
 from webapp.db import get_session
-from webapp.errors import AppError
+from webapp.errors import AppError, PayloadTooLarge
 from webapp.models import Dataset
 from webapp.services import datasets as dataset_service
 from webapp.services.csv_parsing import DECIMALS, DELIMITERS
 from webapp.services.datasets import DETAILS
-from webapp.web import owned
+from webapp.web import apply_service_errors, owned
 
 PREVIEW_ROWS = 20
 
 
+# Whole numbers that label rather than measure (see mlcore's number_role): no digit grouping.
+PLAIN_ROLES = frozenset({"year", "code", "identifier"})
+
+
 @bp.app_template_filter("ds_value")
-def format_value(value) -> str:
-    """A statistic for people: ``1,234.5``, ``0.0123``, ``2023-01-13`` (midnight dropped)."""
+def format_value(value, role: str | None = None, decimals: int | None = None) -> str:
+    """A value for people: ``1,234.5``, ``0.0123``, ``2023-01-13`` (midnight dropped). With
+    the column's ``role``, years and codes without grouping (``2007``); with its ``decimals``,
+    every number of a column to the same places (``14.0`` beside ``18.6``)."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
+    if isinstance(value, int | float):
+        grouping = "" if role in PLAIN_ROLES else ","
+        if decimals is not None and math.isfinite(value):
+            return f"{value:{grouping}.{decimals}f}"
+        if isinstance(value, int) or (value.is_integer() and abs(value) < 1e15):
+            return f"{int(value):{grouping}}"
         if abs(value) >= 1000:
-            return f"{value:,.1f}"
+            return f"{value:{grouping}.1f}"
         return f"{value:.4g}"
     text = str(value)
     if len(text) == 20 and text.endswith("T00:00:00Z"):
         return text[:10]
     return text.replace("T", " ").removesuffix("Z") if _is_iso_instant(text) else text
+
+
+@bp.app_template_filter("breakable")
+def breakable(name: str) -> Markup:
+    """A column name that may wrap after ``_``, ``-``, ``.`` or ``/`` (long snake_case
+    names in a narrow card) rather than overflow or be cut."""
+    return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[_\-./])(?=.)", str(name)))
+
+
+def column_formats(profile: dict, names: list) -> list[tuple]:
+    """``(role, decimals)`` for each of ``names``, from the data set's profile."""
+    known = {
+        column["name"]: ((column.get("details") or {}).get("role"), column.get("decimals"))
+        for column in profile.get("columns", [])
+    }
+    return [known.get(name, (None, None)) for name in names]
 
 
 def _is_iso_instant(text: str) -> bool:
@@ -68,31 +95,25 @@ def _render_index(form: UploadForm, status: int = 200):
     return page, status
 
 
-def _train_url(dataset_id: int) -> str | None:
-    """The "Train a model" link to ``/runs/new``, once a page answers there."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.rstrip("/") == "/runs/new" and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint, dataset_id=dataset_id)
-    return None
-
-
 def _render_detail(dataset, *, parse_form=None, rename_form=None, status: int = 200):
     parse_form = parse_form or ParseForm(formdata=None)
     parse_form.set_choices(dataset.detected_options, dataset.parse_options)
     if parse_form.encoding.data is None:
         parse_form.set_current(dataset.parse_options)
+    preview = dataset.preview or {"columns": [], "rows": []}
     page = render_template(
         "datasets/detail.html",
         dataset=dataset,
         profile=dataset.profile or {},
-        preview=dataset.preview or {"columns": [], "rows": []},
+        preview=preview,
+        formats=column_formats(dataset.profile or {}, preview["columns"]),
         preview_rows=PREVIEW_ROWS,
         parse_form=parse_form,
         rename_form=rename_form or RenameForm(formdata=None, name=dataset.name),
         delimiters=DELIMITERS,
         decimals=DECIMALS,
         header_label=header_label,
-        train_url=_train_url(dataset.id),
+        train_url=url_for("ml.new_run", dataset_id=dataset.id),
     )
     return page, status
 
@@ -104,8 +125,9 @@ def _too_large(_exc):
         return current_app.login_manager.unauthorized()
     form = UploadForm(formdata=None)
     limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
-    form.file.errors = [f"The file is larger than the {limit_mb:g} MB limit."]
-    return _render_index(form, 413)
+    too_large = PayloadTooLarge(f"The file is larger than the {limit_mb:g} MB limit.")
+    apply_service_errors(form, too_large, message_to="file")
+    return _render_index(form, too_large.status)
 
 
 @bp.get("/")
@@ -130,7 +152,7 @@ def upload():
         )
     except AppError as exc:
         get_session().rollback()
-        form.file.errors = [exc.message]
+        apply_service_errors(form, exc, message_to="file")
         return _render_index(form, exc.status)
     flash(
         f"Uploaded “{dataset.name}”: {dataset.n_rows:,} rows, {dataset.n_columns} columns.",
@@ -170,7 +192,8 @@ def reparse(dataset_id: int):
         )
     except AppError as exc:
         get_session().rollback()
-        form.form_errors.append(f"{exc.message} The data set was not changed.")
+        apply_service_errors(form, exc, message_to="form")
+        form.form_errors.append("The data set was not changed.")
         return _render_detail(
             owned(Dataset, dataset_id, load=DETAILS), parse_form=form, status=exc.status
         )
@@ -188,7 +211,7 @@ def rename(dataset_id: int):
         dataset_service.rename_dataset(session=get_session(), dataset=dataset, name=form.name.data)
     except AppError as exc:
         get_session().rollback()
-        form.name.errors = [exc.message]
+        apply_service_errors(form, exc)
         return _render_detail(
             owned(Dataset, dataset_id, load=DETAILS), rename_form=form, status=exc.status
         )

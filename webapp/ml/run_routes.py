@@ -197,8 +197,8 @@ def run_clusters_csv(run_id: int):
         raise NotFound("The data set of this run was deleted.")
     session = get_session()
     frame = dataset_service.load_dataframe(session=session, dataset=run.dataset)
-    text = prediction_service.dataset_with_clusters(session=session, version=version, frame=frame)
-    return attachment(text, f"{run.dataset.name}-clusters.csv", "text/csv")
+    chunks = prediction_service.dataset_with_clusters(session=session, version=version, frame=frame)
+    return attachment(chunks, f"{run.dataset.name}-clusters.csv", "text/csv")
 
 
 @bp.get("/datasets/<int:dataset_id>/runs")

@@ -28,7 +28,9 @@ class Dataset(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     n_rows: Mapped[int] = mapped_column(Integer)
     n_columns: Mapped[int] = mapped_column(Integer)
-    # {encoding, delimiter, decimal, header_row}: what parsing used, and what detection chose.
+    # {encoding, delimiter, decimal, quotechar, skip_first, header_row, skip_last}: what parsing
+    # used, and what detection chose (webapp.services.csv_parsing.ParseOptions). Rows stored
+    # before quotechar, skip_first and skip_last existed lack them: they mean '"', 0 and 0.
     parse_options: Mapped[dict] = mapped_column(JSON)
     detected_options: Mapped[dict] = mapped_column(JSON)
     # {"columns": [...], "warnings": [...], "notes": [...]} and {"columns": [...], "rows": [...]}

@@ -3,6 +3,12 @@
 Each column's kind (numeric, boolean, categorical, datetime, or dropped with a reason) comes
 from :func:`mlcore.preprocessing.infer_column`, the very function the training transform uses,
 so the page that says "this column will be used" and the model that uses it always agree.
+
+Numbers carry what it takes to show them as the file does: ``decimals`` (the decimal places
+the column's values use, at most :data:`MAX_DECIMALS`) and, in ``details.role``, whether whole
+numbers label rather than measure (a year, a code, an identifier: "2007", never "2,007").
+A histogram of whole numbers spanning at most :data:`HISTOGRAM_BINS` values has one bin per
+value, named in ``labels``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from mlcore.preprocessing import infer_column, parse_values
 PREVIEW_ROWS = 100
 HISTOGRAM_BINS = 20
 TOP_VALUES = 8
+MAX_DECIMALS = 6
 
 
 def json_value(value):
@@ -43,7 +50,17 @@ def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dict:
     }
 
 
-def _histogram(values: np.ndarray, distinct: int) -> dict | None:
+def _histogram(values: np.ndarray, distinct: int, *, per_value: bool = False) -> dict | None:
+    low, high = float(values.min()), float(values.max())
+    if per_value and high - low < HISTOGRAM_BINS and np.all(values == np.round(values)):
+        # Whole numbers over a short range (years, counts, ratings): a bar per value.
+        edges = np.arange(low, high + 2)
+        counts, _ = np.histogram(values, bins=edges)
+        return {
+            "counts": [int(c) for c in counts],
+            "edges": [float(e) for e in edges],
+            "labels": [int(v) for v in edges[:-1]],
+        }
     bins = max(1, min(HISTOGRAM_BINS, distinct))
     try:
         with np.errstate(all="ignore"):
@@ -66,8 +83,21 @@ def _numeric_stats(values: np.ndarray) -> dict:
             "mean": json_value(values.mean()),
             "std": json_value(values.std()),
         }
-    stats["histogram"] = _histogram(values, len(np.unique(values)))
+    stats["histogram"] = _histogram(values, len(np.unique(values)), per_value=True)
+    stats["decimals"] = decimals(values)
     return stats
+
+
+def decimals(values: np.ndarray) -> int:
+    """The decimal places ``values`` are written with (``2.95`` → 2), at most MAX_DECIMALS."""
+    values = values[np.isfinite(values)]
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 * 10 is inf: not that place
+        for places in range(MAX_DECIMALS):
+            scaled = values * 10.0**places
+            error = np.abs(scaled - np.round(scaled))
+            if np.all(error <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
+                return places
+    return MAX_DECIMALS
 
 
 def _datetime_stats(series: pd.Series, fmt: str | None) -> dict:
