@@ -130,6 +130,8 @@ ACCESS = {
     "ml.compare_models": PRIVATE,
     "ml.model_detail": OWNED,
     "ml.download_model": OWNED,
+    "ml.batch_template": OWNED,
+    "ml.batch_summary": OWNED,
     "ml.predict_row": OWNED,
     "ml.predict_csv": OWNED,
     "ml.delete_model": OWNED,
@@ -148,6 +150,7 @@ ACCESS = {
     "api.get_model": OWNED,
     "api.delete_model": OWNED,
     "api.download_model": OWNED,
+    "api.model_template": OWNED,
     "api.predict": OWNED,
 }
 

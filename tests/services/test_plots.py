@@ -87,7 +87,13 @@ def trained(database_url, tmp_path_factory):
     ``app`` fixture does after each test."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(security, "BCRYPT_ROUNDS", 4)  # as the suite's fast_bcrypt does
-        app = make_test_app(database_url, tmp_path_factory.mktemp("plots") / "instance")
+        # All six runs wait in the queue at once: above the default cap of five per user.
+        app = make_test_app(
+            database_url,
+            tmp_path_factory.mktemp("plots") / "instance",
+            MAX_ACTIVE_RUNS=len(RUNS),
+            RUNS_PER_USER_AT_ONCE=2,
+        )
         client = app.test_client()
         headers = ApiAuth(client, app).headers("alice")
     try:
