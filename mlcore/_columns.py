@@ -178,6 +178,9 @@ def _normalize_array(values: np.ndarray) -> np.ndarray:
             out[i] = None if value.lower() in NA_TOKENS else value
         elif value is None or value is pd.NaT or value is pd.NA or _is_nan(value):
             out[i] = None
+        elif isinstance(value, float) and value == 0.0:
+            # -0.0 is 0.0: hashing merges the two, so only one spelling may come out.
+            out[i] = 0.0
     return out
 
 

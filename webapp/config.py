@@ -209,9 +209,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RUNS_PER_USER_AT_ONCE",
         1,
-        "runs of one user that train at the same time; the in-process pool picks the next "
-        "run from the user with the fewest running, so one user's queue never holds up "
-        "another's run",
+        "runs of one user that train (or, with RQ, wait on the queue) at the same time; the "
+        "user's other runs wait their turn, so one user's queue never holds up another's run",
         parse=_whole,
     ),
     Setting("RQ_QUEUE", "playground", "RQ queue name"),

@@ -12,7 +12,8 @@ Runs are kept honest by a **sweeper**, a daemon thread in every web server and w
 - asks the backend to recover what a lost process left: the in-process pool re-submits runs
   that a dead process of this host had queued and fails the ones it was running ("the server
   restarted"); the RQ backend re-enqueues queued runs whose job vanished from Redis (a
-  restart without persistence) and fails those whose job died before it could start.
+  restart without persistence, or held back for fairness, see :class:`RQBackend`) and fails
+  those whose job died before it could start.
 
 Every change is a conditional UPDATE, so any number of sweepers may run side by side.
 
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from webapp.db import get_engine, get_session, utcnow
@@ -224,6 +225,9 @@ class InProcessBackend:
         if future.exception() is not None:
             log.error("A run job crashed", exc_info=future.exception())
 
+    def job_ended(self, owner_id: int) -> None:
+        """Nothing to do: the pool starts the owner's next run itself (``_run_next``)."""
+
     def cancel(self, run: Run) -> None:
         """Nothing to do: the job sees the run is no longer queued and skips it."""
 
@@ -286,15 +290,23 @@ def _pid_alive(pid: int) -> bool:
 
 
 class RQBackend:
-    """Enqueues jobs on Redis for ``flask worker`` / ``rq worker`` processes."""
+    """Enqueues jobs on Redis for ``flask worker`` / ``rq worker`` processes.
+
+    Fair between users: a user has at most ``RUNS_PER_USER_AT_ONCE`` runs on the queue or
+    training; their other queued runs wait in the database and are enqueued by
+    :meth:`dispatch` when one of those ends (in the worker that ran it, on cancel, or by the
+    sweeper). So forty runs of one user put one job on the queue, and another user's run
+    waits behind that one job, not behind forty.
+    """
 
     name = "rq"
 
-    def __init__(self, app: Flask, url: str, queue_name: str):
+    def __init__(self, app: Flask, url: str, queue_name: str, per_user: int = 1):
         from redis import Redis
         from rq import Queue
 
         self.app = app
+        self.per_user = max(1, per_user)
         self.connection = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
         self.queue = Queue(queue_name, connection=self.connection)
 
@@ -303,7 +315,7 @@ class RQBackend:
         return f"run-{run_id}"
 
     def submit(self, run: Run) -> None:
-        self._enqueue(run.id)
+        self.dispatch(get_session(), run.owner_id)
 
     def _enqueue(self, run_id: int) -> None:
         self.queue.enqueue(
@@ -317,40 +329,83 @@ class RQBackend:
             description=f"Training run {run_id}",
         )
 
+    def _job_state(self, run_id: int):
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            return Job.fetch(self.job_id(run_id), connection=self.connection).get_status()
+        except NoSuchJobError:
+            return None
+
+    def dispatch(self, session: Session, owner_id: int, settled_before=None) -> int:
+        """Enqueue the owner's oldest queued runs that have no job, up to the free slots.
+
+        With ``settled_before`` (the sweeper), queued runs created after it are left alone
+        (a job may be on its way) and those created before it whose job died before it could
+        start are failed. Returns how many runs were enqueued or failed.
+        """
+        from rq.job import JobStatus
+
+        running = session.scalar(
+            select(func.count(Run.id)).where(Run.owner_id == owner_id, Run.status == "running")
+        )
+        queued = session.execute(
+            select(Run.id, Run.created_at)
+            .where(Run.owner_id == owner_id, Run.status == "queued")
+            .order_by(Run.id)
+        ).all()
+        busy, waiting, changed = running, [], 0
+        for run_id, created_at in queued:
+            state = self._job_state(run_id)
+            settled = settled_before is not None and created_at < settled_before
+            if state is None and (settled or settled_before is None):
+                waiting.append(run_id)
+            elif state in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+                if settled:
+                    changed += run_service.finish_run(
+                        session,
+                        run_id,
+                        "failed",
+                        error=JOB_DIED_BEFORE_START,
+                        only_from=("queued",),
+                    )
+            else:  # on the queue, starting, or too fresh to judge
+                busy += 1
+        for run_id in waiting[: max(0, self.per_user - busy)]:
+            log.info("Run %s enqueued (its owner had a free slot)", run_id)
+            self._enqueue(run_id)
+            changed += 1
+        return changed
+
     def cancel(self, run: Run) -> None:
-        """Drop the queued job from Redis too (best effort: the run row is what counts)."""
+        """Drop the queued job from Redis too (best effort: the run row is what counts), and
+        let the owner's next waiting run take its slot."""
         from rq.job import Job
 
         try:
             Job.fetch(self.job_id(run.id), connection=self.connection).cancel()
         except Exception:
             log.info("Could not cancel the RQ job of run %s", run.id, exc_info=True)
+        self.job_ended(run.owner_id)
+
+    def job_ended(self, owner_id: int) -> None:
+        """A slot of ``owner_id`` is free: enqueue their next waiting run (best effort; the
+        sweeper catches up when Redis or the database is down now)."""
+        try:
+            self.dispatch(get_session(), owner_id)
+        except Exception:
+            log.warning("Could not enqueue the next run of user %s", owner_id, exc_info=True)
 
     def recover(self, session: Session) -> int:
-        """Queued runs whose job is gone from Redis are enqueued again; those whose job died
+        """Queued runs whose job is gone from Redis (a restart without persistence, or a
+        missed hand-over) are enqueued as their owner's slots allow; those whose job died
         before it could claim the run are failed. Returns how many runs changed."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job, JobStatus
-
         cutoff = utcnow() - LOST_JOB_GRACE
-        queued = session.scalars(
-            select(Run.id).where(Run.status == "queued", Run.created_at < cutoff)
+        owners = session.scalars(
+            select(Run.owner_id).where(Run.status == "queued", Run.created_at < cutoff).distinct()
         ).all()
-        changed = 0
-        for run_id in queued:
-            try:
-                state = Job.fetch(self.job_id(run_id), connection=self.connection).get_status()
-            except NoSuchJobError:
-                state = None
-            if state is None:
-                log.warning("The job of queued run %s was lost from Redis: enqueued again", run_id)
-                self._enqueue(run_id)
-                changed += 1
-            elif state in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-                changed += run_service.finish_run(
-                    session, run_id, "failed", error=JOB_DIED_BEFORE_START, only_from=("queued",)
-                )
-        return changed
+        return sum(self.dispatch(session, owner, settled_before=cutoff) for owner in owners)
 
     def worker_count(self) -> int | None:
         """RQ workers listening on our queue (None when Redis cannot say)."""
@@ -384,7 +439,7 @@ _create_lock = threading.Lock()
 def _create(app: Flask):
     url = app.config.get("REDIS_URL")
     if url and app.config["JOBS_BACKEND"] != "inprocess":
-        return RQBackend(app, url, app.config["RQ_QUEUE"])
+        return RQBackend(app, url, app.config["RQ_QUEUE"], int(app.config["RUNS_PER_USER_AT_ONCE"]))
     backend = InProcessBackend(
         app, int(app.config["JOB_WORKERS"]), int(app.config["RUNS_PER_USER_AT_ONCE"])
     )
@@ -482,4 +537,9 @@ def run_rq_job(run_id: int, request_id: str | None = None) -> str | None:
         with app.app_context():
             get_engine().dispose(close=False)
         app.config["JOBS_PARENT_PID"] = os.getpid()
-    return execute(app, run_id, f"rq:{HOST}:{os.getpid()}", request_id)
+    outcome = execute(app, run_id, f"rq:{HOST}:{os.getpid()}", request_id)
+    with app.app_context():
+        owner_id = get_session().scalar(select(Run.owner_id).where(Run.id == run_id))
+        if owner_id is not None:
+            get_backend(app).job_ended(owner_id)
+    return outcome

@@ -171,3 +171,68 @@ def test_a_queued_run_whose_job_died_before_starting_is_failed(app, client, user
     final = client.get(f"/api/v1/runs/{run['id']}", headers=user_headers).get_json()
     assert final["status"] == "failed" and "could not run" in final["error"]
     assert "Error" not in final["error"]  # no internals, just what to do
+
+
+def _queued_job_runs(backend) -> list[int]:
+    return sorted(int(job_id.removeprefix("run-")) for job_id in backend.queue.job_ids)
+
+
+def test_one_users_many_runs_do_not_hold_up_anothers(app, client, user_headers, other_headers):
+    """Fair between users: alice's three runs put one job on the queue; bob's run goes on
+    the queue at once and trains before alice's second."""
+    from webapp.db import get_session
+    from webapp.models import Run
+
+    backend = jobs.get_backend(app)
+    alice_data = upload(client, user_headers, "sample_data.csv")
+    bob_data = upload(client, other_headers, "sample_data.csv")
+    alice = [
+        start(client, user_headers, dataset_id=alice_data["id"], algorithm="kmeans").get_json()
+        for _ in range(3)
+    ]
+    assert _queued_job_runs(backend) == [alice[0]["id"]]
+    bob = start(client, other_headers, dataset_id=bob_data["id"], algorithm="kmeans").get_json()
+    assert _queued_job_runs(backend) == [alice[0]["id"], bob["id"]]
+    assert jobs.sweep(app).recovered == 0  # waiting for a slot is not lost
+
+    run_worker(app)  # each finished job enqueues its owner's next run
+    with app.app_context():
+        finished = {
+            run.id: (run.status, run.finished_at)
+            for run in get_session().query(Run).filter(Run.id.in_([r["id"] for r in alice + [bob]]))
+        }
+    assert {status for status, _ in finished.values()} == {"succeeded"}
+    order = sorted(finished, key=lambda run_id: finished[run_id][1])
+    assert order == [alice[0]["id"], bob["id"], alice[1]["id"], alice[2]["id"]]
+
+
+def test_cancelling_a_queued_run_enqueues_the_owners_next(app, client, user_headers):
+    backend = jobs.get_backend(app)
+    dataset = upload(client, user_headers, "sample_data.csv")
+    first, second = (
+        start(client, user_headers, dataset_id=dataset["id"], algorithm="kmeans").get_json()
+        for _ in range(2)
+    )
+    assert _queued_job_runs(backend) == [first["id"]]
+    client.post(f"/api/v1/runs/{first['id']}/cancel", headers=user_headers)
+    assert _queued_job_runs(backend) == [second["id"]]
+
+
+def test_the_sweeper_enqueues_a_waiting_run_whose_slot_freed_unseen(app, client, user_headers):
+    """The hand-over at a job's end was missed (the worker died after training): the
+    sweeper enqueues the owner's next run."""
+    backend = jobs.get_backend(app)
+    dataset = upload(client, user_headers, "sample_data.csv")
+    first, second = (
+        start(client, user_headers, dataset_id=dataset["id"], algorithm="kmeans").get_json()
+        for _ in range(2)
+    )
+    with app.app_context():
+        from webapp.db import get_session
+        from webapp.services import runs as run_service
+
+        run_service.finish_run(get_session(), first["id"], "failed", error="worker died")
+    backend.connection.delete(f"rq:job:run-{first['id']}", backend.queue.key)
+    _age(app, second["id"])
+    assert jobs.sweep(app).recovered == 1
+    assert _queued_job_runs(backend) == [second["id"]]

@@ -226,6 +226,9 @@ def app_env(database_url: str, redis_url: str | None = None, **extra) -> dict:
         RUN_HEARTBEAT_SECONDS="0.5",
         RUN_HEARTBEAT_TIMEOUT="3",
         RQ_QUEUE=f"ops-{uuid.uuid4().hex[:8]}",
+        # Production settings, but reached over plain HTTP on 127.0.0.1: Python's cookie jar
+        # would keep Secure cookies (the session, so its CSRF token) to itself.
+        SECURE_COOKIES="off",
         PYTHONDONTWRITEBYTECODE="1",
     )
     if redis_url:

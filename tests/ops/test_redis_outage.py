@@ -42,7 +42,9 @@ def test_redis_stopped_and_restarted(postgres, figures, persistent):
     url = postgres.create_database(f"ops_redis_{'aof' if persistent else 'volatile'}")
     migrate(url)
     redis = PrivateRedis(persistent=persistent)
-    env = app_env(url, redis.url)
+    # All three of ada's runs wait on the queue at once (by default one would, the others
+    # in the database for fairness): what Redis keeps or loses is then all of them.
+    env = app_env(url, redis.url, RUNS_PER_USER_AT_ONCE=str(RUNS))
     web = Gunicorn(env, workers=2)
     worker = None
     engine = create_engine(url)
