@@ -257,17 +257,11 @@ def _mlcore_version() -> str:
 
 
 def _allowed() -> dict[str, type]:
-    """Resolve the allow-list to classes; modules not written yet are skipped."""
+    """Resolve the allow-list to classes (every name must resolve: a typo is a bug)."""
     classes = {}
     for name in ALLOWED_CLASSES:
         module_name, _, attr = name.rpartition(".")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        cls = getattr(module, attr, None)
-        if isinstance(cls, type):
-            classes[name] = cls
+        classes[name] = getattr(importlib.import_module(module_name), attr)
     classes.update(_extra_classes)
     return classes
 

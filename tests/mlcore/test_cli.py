@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcore import _cli
+from mlcore.cli import _common as _cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
