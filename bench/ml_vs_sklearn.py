@@ -56,6 +56,9 @@ def measure(name: str, side: str) -> dict:
     peak_mib = (_status_kib("VmHWM") - baseline) / 1024
     if workload.quality == "inertia":
         quality = float(estimator.inertia_)
+    elif workload.quality == "r2":
+        residual = ((y_test - predicted) ** 2).sum()
+        quality = float(1.0 - residual / ((y_test - y_test.mean()) ** 2).sum())
     else:
         quality = float((predicted == y_test).mean())
     return {

@@ -21,7 +21,7 @@ from .base import (
 )
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .tree._bagging import ForestJob, grow_forest, resolve_n_jobs
-from .tree._binning import bin_data
+from .tree._binning import MAX_BINS, bin_data
 from .tree._tree import forest_mean_value
 from .tree._validation import (
     check_int,
@@ -93,7 +93,7 @@ class BaseForest(BaseEstimator):
         n_jobs = resolve_n_jobs(self.n_jobs)
         n_samples = X.shape[0]
         params = self._make_tree(None)._grow_params(n_samples, X.shape[1])
-        max_bins = check_int(self.max_bins, "max_bins", 2, 255)
+        max_bins = check_int(self.max_bins, "max_bins", 2, MAX_BINS)
         n_draws = self._n_draws(n_samples)
         base = rows_and_weights(sample_weight, n_samples)
         job = ForestJob(
@@ -263,8 +263,9 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     """A random forest regressor (mean of the trees' predictions).
 
     Parameters are those of ``RandomForestClassifier`` except ``criterion``
-    (``"squared_error"``) and ``max_features``, which defaults to 1.0 (all features,
-    as in scikit-learn).
+    (``"squared_error"``), ``max_features``, which defaults to 1.0 (all features,
+    as in scikit-learn), and ``max_bins``, which defaults to 65,535 (see
+    ``DecisionTreeRegressor``).
 
     Attributes
     ----------
@@ -293,7 +294,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
         random_state=None,
         max_samples=None,
         min_impurity_decrease=0.0,
-        max_bins=255,
+        max_bins=MAX_BINS,
     ):
         super().__init__(
             n_estimators,

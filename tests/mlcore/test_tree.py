@@ -347,7 +347,7 @@ def test_wrong_width_at_predict():
         ("max_features", 0),
         ("max_features", 99),
         ("min_impurity_decrease", -1.0),
-        ("max_bins", 300),
+        ("max_bins", 70_000),
     ],
 )
 def test_bad_parameters_name_themselves(param, value):
