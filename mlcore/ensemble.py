@@ -22,7 +22,7 @@ from .base import (
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .tree._bagging import ForestJob, grow_forest, resolve_n_jobs
 from .tree._binning import MAX_BINS, bin_data
-from .tree._tree import forest_mean_value
+from .tree._predict import flat_trees
 from .tree._validation import (
     check_int,
     encode_labels,
@@ -153,7 +153,8 @@ class BaseForest(BaseEstimator):
         check_is_fitted(self, "estimators_")
         X, _ = validate_X(X)
         check_n_features(self, X)
-        return forest_mean_value([tree.tree_ for tree in self.estimators_], X)
+        table = flat_trees(self, [tree.tree_ for tree in self.estimators_])
+        return table.mean_value(X, resolve_n_jobs(self.n_jobs))
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -180,7 +181,8 @@ class RandomForestClassifier(ClassifierMixin, BaseForest):
     oob_score : bool, default=False
         Estimate accuracy on the samples each tree did not see.
     n_jobs : int or None, default=None
-        Worker processes (None: 1, -1: all cores). The result does not depend on it.
+        Worker processes for fitting and threads for predicting (None: 1, -1: all
+        cores). The result does not depend on it.
     random_state : int, numpy Generator or None, default=None
     max_samples : int or float, optional
         Bootstrap sample size (default: n_samples).

@@ -15,6 +15,7 @@ from ..base import (
 from ._binning import MAX_BINS, bin_data
 from ._criterion import CLASSIFICATION, REGRESSION, Criterion
 from ._grower import GrowParams, TreeTask, grow_trees
+from ._predict import flat_trees
 from ._validation import (
     check_float,
     check_int,
@@ -145,7 +146,7 @@ class BaseDecisionTree(BaseEstimator):
         leaves : ndarray of shape (n_samples,)
         """
         X = self._validate_X_predict(X)
-        return self.tree_.apply(X)
+        return flat_trees(self, [self.tree_]).apply(X)[0]
 
     def get_depth(self) -> int:
         """Return the depth of the tree (a single leaf has depth 0)."""
@@ -247,12 +248,12 @@ class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
         proba : ndarray of shape (n_samples, n_classes), rows sum to 1
         """
         X = self._validate_X_predict(X)
-        return self.tree_.predict(X)
+        return flat_trees(self, [self.tree_]).mean_value(X)
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels (from ``classes_``)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        X = self._validate_X_predict(X)
+        return self.classes_[flat_trees(self, [self.tree_]).predict_class(X)]
 
 
 class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
@@ -302,4 +303,4 @@ class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
     def predict(self, X) -> np.ndarray:
         """Predicted values: the mean target of the leaf each sample reaches."""
         X = self._validate_X_predict(X)
-        return self.tree_.predict(X)[:, 0]
+        return flat_trees(self, [self.tree_]).mean_value(X)[:, 0]
