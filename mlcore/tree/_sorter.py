@@ -20,7 +20,7 @@ from ._splitter import empty_result, pick_best, score_candidates
 
 # (node, feature) pairs sorted per call: about a dozen int64 arrays of this length live
 # at once, 2 MiB each.
-_CHUNK_PAIRS = 1 << 18
+_CHUNK_PAIRS = 1 << 16
 
 
 def sorted_splits(ctx, codes_of, ys, ws, counts, feats):

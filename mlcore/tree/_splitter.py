@@ -35,7 +35,7 @@ from ._binning import ZOOM_BINS
 # Histogram chunk limits: cells (channels × bins) and (sample, feature) pairs per
 # np.bincount call; 2**17 int64 cells = 1 MiB, about this machine's L2 cache per core.
 _CHUNK_CELLS = 1 << 17
-_CHUNK_PAIRS = 1 << 20
+_CHUNK_PAIRS = 1 << 18
 
 
 class SplitContext:
