@@ -65,6 +65,8 @@ class FlatTrees:
     ----------
     offsets : ndarray of shape (n_trees,)
         Index of each tree's root in the table.
+    node_id : ndarray of shape (n_nodes,)
+        Each node's number in its own tree.
     left : ndarray of shape (n_nodes,)
         Left child of each node (its right child follows it); a leaf's is itself.
     feature, threshold : ndarray of shape (n_nodes,)
@@ -76,7 +78,10 @@ class FlatTrees:
     """
 
     def __init__(self, trees: list[Tree]):
-        trees = [_adjacent_siblings(t) for t in trees]
+        renumbered = [_adjacent_siblings(t) for t in trees]
+        trees = [t for t, _ in renumbered]
+        # Each node's number in its own tree, which apply() answers with.
+        self.node_id = np.concatenate([ids for _, ids in renumbered])
         sizes = np.array([t.node_count for t in trees], dtype=np.intp)
         self.offsets = np.cumsum(sizes) - sizes
         left = np.concatenate([t.children_left for t in trees])
@@ -114,7 +119,7 @@ class FlatTrees:
                 rows = np.tile(np.arange(start, stop), b - a)
                 roots = np.repeat(self.offsets[a:b], stop - start)
                 leaves = self._descend(X, rows, roots).reshape(b - a, stop - start)
-                out[a:b, start:stop] = leaves - self.offsets[a:b, None]
+                out[a:b, start:stop] = self.node_id[leaves]
         return out
 
     def predict_class(self, X: np.ndarray) -> np.ndarray:
@@ -197,13 +202,14 @@ def _row_chunks(n: int, n_trees: int):
         yield start, min(n, start + step)
 
 
-def _adjacent_siblings(tree: Tree) -> Tree:
+def _adjacent_siblings(tree: Tree):
     """``tree`` itself when every right child directly follows its sibling (as the grower
-    numbers them), else a copy renumbered breadth-first so that it does."""
+    numbers them), else a copy renumbered breadth-first so that it does; and the
+    original number of each node."""
     left, right = tree.children_left, tree.children_right
     inner = left != TREE_LEAF
     if np.array_equal(right[inner], left[inner] + 1):
-        return tree
+        return tree, np.arange(tree.node_count)
     order = [np.array([0])]
     frontier = order[0]
     while len(frontier):
@@ -217,4 +223,4 @@ def _adjacent_siblings(tree: Tree) -> Tree:
     for name in ("children_left", "children_right"):
         kids = arrays[name]
         arrays[name] = np.where(kids == TREE_LEAF, TREE_LEAF, new_id[np.maximum(kids, 0)])
-    return Tree(tree.node_count, tree.max_depth, tree.n_features, **arrays)
+    return Tree(len(order), tree.max_depth, tree.n_features, **arrays), order
