@@ -1,17 +1,17 @@
 """Prediction: many (tree, row) pairs walk down their trees together, one level per step.
 
-The node arrays of all trees are concatenated once into a ``FlatTrees`` table, which the
-estimators keep (``flat_trees``) next to their fitted state, so a predict call only
-descends: rebuilding a 100-tree forest's table on every call cost a third of its
-``predict_proba`` time on 10,000 rows.
+The node arrays of all trees are packed once into a ``FlatTrees`` table, which is kept
+per fitted estimator (``flat_trees``), so a predict call only descends; main rebuilt
+the combined table of a forest on every call.
 
-One step for the pairs still walking is seven NumPy calls: the node's feature, the
-row's value (a gather from the flat ``X``), the node's threshold, the comparison, the
-left child, and ``left + go_right`` (siblings are adjacent in the table, as the grower
-makes them). Leaves point at themselves with an infinite threshold, so finished pairs
-can stay in the arrays; they are dropped every few steps. The step's arrays are
-preallocated and reused (``out=``): allocating and faulting in fresh 8 MB arrays every
-step cost about a quarter of the time.
+One step for the pairs still walking is seven NumPy calls: one 16-byte gather of the
+node (threshold; left child and feature packed in one integer), the feature's bits, the
+row's index and value (a gather from the flat ``X``), the comparison, and
+``left + go_right`` (siblings are adjacent, as the grower makes them). Leaves point at
+themselves with an infinite threshold, so finished pairs can stay in the arrays; they
+are dropped every few steps. The step's arrays are preallocated and reused (``out=``).
+On a 300,000-row tree (600,000 nodes) the packed gather made the walk 10-15% faster
+than three gathers from separate arrays, and the table 26 bytes a node instead of 42.
 """
 
 from __future__ import annotations
@@ -65,36 +65,50 @@ class FlatTrees:
     ----------
     offsets : ndarray of shape (n_trees,)
         Index of each tree's root in the table.
-    node_id : ndarray of shape (n_nodes,)
-        Each node's number in its own tree.
-    left : ndarray of shape (n_nodes,)
-        Left child of each node (its right child follows it); a leaf's is itself.
-    feature, threshold : ndarray of shape (n_nodes,)
-        ``0`` and ``inf`` at leaves.
+    nodes : ndarray of shape (n_nodes, 2), dtype int64
+        Per node, the bits of its threshold (``inf`` at leaves) and its left child
+        shifted left by ``feature_bits``, or-ed with its feature (``0`` at leaves). The
+        right child follows the left one; a leaf's left child is itself. One 16-byte
+        gather per step instead of three: a 300,000-row tree's table is far larger than
+        the cache, and each gather then costs a memory access.
     nan_right, is_leaf : ndarray of shape (n_nodes,), dtype bool
         Whether NaN goes right (never at leaves); whether the node is a leaf.
-    value : ndarray of shape (n_nodes, n_values)
     groups : list of (first tree, end tree)
+    values : list of ndarray
+        The node values of each group's trees, shape (group's nodes, n_values): a lone
+        tree's own array, not a copy.
     """
 
     def __init__(self, trees: list[Tree]):
         renumbered = [_adjacent_siblings(t) for t in trees]
         trees = [t for t, _ in renumbered]
-        # Each node's number in its own tree, which apply() answers with.
-        self.node_id = np.concatenate([ids for _, ids in renumbered])
+        # Node numbers in their own tree, for apply(), when some tree was renumbered.
+        self._node_id = None
+        if any(ids is not None for _, ids in renumbered):
+            self._node_id = np.concatenate(
+                [np.arange(t.node_count) if ids is None else ids for t, ids in renumbered]
+            )
         sizes = np.array([t.node_count for t in trees], dtype=np.intp)
         self.offsets = np.cumsum(sizes) - sizes
+        n_features = max((t.n_features for t in trees), default=1)
+        self.feature_bits = max(1, int(n_features - 1).bit_length())
         left = np.concatenate([t.children_left for t in trees])
         is_leaf = left == TREE_LEAF
-        left = left + np.repeat(self.offsets, sizes)
-        self.left = np.where(is_leaf, np.arange(len(left)), left)
-        self.feature = np.where(is_leaf, 0, np.concatenate([t.feature for t in trees]))
-        self.threshold = np.where(is_leaf, np.inf, np.concatenate([t.threshold for t in trees]))
+        left += np.repeat(self.offsets, sizes)
+        left[is_leaf] = np.flatnonzero(is_leaf)
+        self.nodes = np.empty((len(left), 2), dtype=np.int64)
+        left <<= self.feature_bits
+        left |= np.where(is_leaf, 0, np.concatenate([t.feature for t in trees]))
+        self.nodes[:, 1] = left
+        del left
+        threshold = np.concatenate([t.threshold for t in trees])
+        threshold[is_leaf] = np.inf
+        self.nodes[:, 0] = threshold.view(np.int64)
+        del threshold
         missing_left = np.concatenate([t.missing_go_to_left for t in trees]).astype(bool)
         self.nan_right = ~missing_left & ~is_leaf
         self.is_leaf = is_leaf
         self._leaf_class = None
-        self.value = np.concatenate([t.value[:, 0] for t in trees])
         self.groups = []
         first, nodes = 0, 0
         for i, size in enumerate(sizes):
@@ -103,6 +117,12 @@ class FlatTrees:
                 first, nodes = i, 0
             nodes += size
         self.groups.append((first, len(trees)))
+        self.values = []
+        for a, b in self.groups:
+            if b - a == 1:  # a view: large trees are not copied
+                self.values.append(trees[a].value[:, 0])
+            else:
+                self.values.append(np.concatenate([t.value[:, 0] for t in trees[a:b]]))
 
     @property
     def n_trees(self) -> int:
@@ -119,13 +139,16 @@ class FlatTrees:
                 rows = np.tile(np.arange(start, stop), b - a)
                 roots = np.repeat(self.offsets[a:b], stop - start)
                 leaves = self._descend(X, rows, roots).reshape(b - a, stop - start)
-                out[a:b, start:stop] = self.node_id[leaves]
+                if self._node_id is None:
+                    out[a:b, start:stop] = leaves - self.offsets[a:b, None]
+                else:
+                    out[a:b, start:stop] = self._node_id[leaves]
         return out
 
     def predict_class(self, X: np.ndarray) -> np.ndarray:
         """Index of the largest value of the leaf reached by each row (one tree)."""
         if self._leaf_class is None:
-            self._leaf_class = np.argmax(self.value, axis=1)
+            self._leaf_class = np.argmax(self.values[0], axis=1)
         X = np.ascontiguousarray(X)
         n = X.shape[0]
         return self._leaf_class.take(self._descend(X, np.arange(n), np.zeros(n, np.intp)))
@@ -140,25 +163,27 @@ class FlatTrees:
         """
         X = np.ascontiguousarray(X)
         n = X.shape[0]
-        total = np.zeros((n, self.value.shape[1]))
+        total = np.zeros((n, self.values[0].shape[1]))
         if n_jobs > 1 and len(self.groups) > 1 and n * self.n_trees >= _MIN_THREADED_PAIRS:
             with ThreadPoolExecutor(min(n_jobs, len(self.groups))) as pool:
-                for part in pool.map(lambda group: self._group_sum(X, *group), self.groups):
+                for part in pool.map(lambda g: self._group_sum(X, g), range(len(self.groups))):
                     total += part
         else:
-            for a, b in self.groups:
-                total += self._group_sum(X, a, b)
+            for g in range(len(self.groups)):
+                total += self._group_sum(X, g)
         total /= self.n_trees
         return total
 
-    def _group_sum(self, X, a: int, b: int) -> np.ndarray:
+    def _group_sum(self, X, g: int) -> np.ndarray:
+        (a, b), group_values = self.groups[g], self.values[g]
         n = X.shape[0]
-        total = np.zeros((n, self.value.shape[1]))
+        total = np.zeros((n, group_values.shape[1]))
         for start, stop in _row_chunks(n, b - a):
             rows = np.tile(np.arange(start, stop), b - a)
             roots = np.repeat(self.offsets[a:b], stop - start)
             leaves = self._descend(X, rows, roots)
-            values = self.value.take(leaves, axis=0).reshape(b - a, stop - start, -1)
+            leaves -= self.offsets[a]
+            values = group_values.take(leaves, axis=0).reshape(b - a, stop - start, -1)
             total[start:stop] = values.sum(axis=0)
         return total
 
@@ -168,23 +193,24 @@ class FlatTrees:
         m = len(rows)
         base = rows * X.shape[1]
         check_nan = bool(np.isnan(flat).any())
-        left, feature, threshold = self.left, self.feature, self.threshold
+        nodes, bits, mask = self.nodes, self.feature_bits, (1 << self.feature_bits) - 1
         out = node.copy()
         node = node.copy()
         active = np.arange(m)
-        index_buf, x_buf, thr_buf = np.empty(m, np.intp), np.empty(m), np.empty(m)
-        right_buf = np.empty(m, dtype=bool)
         step = 0
+        record_buf, index_buf = np.empty((m, 2), np.int64), np.empty(m, np.intp)
+        x_buf, right_buf = np.empty(m), np.empty(m, dtype=bool)
         while m:
-            index = feature.take(node, out=index_buf[:m], mode="clip")
+            record = nodes.take(node, axis=0, out=record_buf[:m], mode="clip")
+            packed = record[:, 1]
+            index = np.bitwise_and(packed, mask, out=index_buf[:m])
             index += base
             x = flat.take(index, out=x_buf[:m], mode="clip")
-            thr = threshold.take(node, out=thr_buf[:m], mode="clip")
-            go_right = np.greater(x, thr, out=right_buf[:m])
+            go_right = np.greater(x, record[:, 0].view(np.float64), out=right_buf[:m])
             if check_nan:
                 go_right |= np.isnan(x) & self.nan_right[node]
-            child = left.take(node, out=index_buf[:m], mode="clip")
-            np.add(child, go_right, out=node)
+            np.right_shift(packed, bits, out=node)
+            node += go_right
             step += 1
             if step % _COMPACT_EVERY == 0 or m < 1024:
                 done = self.is_leaf.take(node, mode="clip")
@@ -205,11 +231,11 @@ def _row_chunks(n: int, n_trees: int):
 def _adjacent_siblings(tree: Tree):
     """``tree`` itself when every right child directly follows its sibling (as the grower
     numbers them), else a copy renumbered breadth-first so that it does; and the
-    original number of each node."""
+    original number of each node of the copy (None for ``tree`` itself)."""
     left, right = tree.children_left, tree.children_right
     inner = left != TREE_LEAF
     if np.array_equal(right[inner], left[inner] + 1):
-        return tree, np.arange(tree.node_count)
+        return tree, None
     order = [np.array([0])]
     frontier = order[0]
     while len(frontier):

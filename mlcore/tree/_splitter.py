@@ -168,11 +168,14 @@ def _hist_chunk(ctx, codes_of, ys, ws, counts, feats, widths, lo):
         is_nan = (nonempty[last] - seg_start) == binned.hist_nan[feats.ravel()]
         if is_nan.any():
             nan_seg = np.where(is_nan, np.take(vals, last, axis=1), 0)
-    if zoom is not None:
-        code, next_code = _unzoom(binned, feats, zoom, cand_seg, code, next_code)
     scored = score_candidates(ctx, cand_seg, left, tot, nan_seg)
     nan_count = None if nan_seg is None else nan_seg[0]
-    return pick_best(qc, n_slots, cand_seg, code, next_code, scored, nan_count)
+    best = pick_best(qc, n_slots, cand_seg, code, next_code, scored, nan_count)
+    if zoom is not None:
+        # Only the chosen cuts need codes (nodes without one get harmless values).
+        seg = np.arange(qc) * n_slots + best[1]
+        best[2][:], best[3][:] = _unzoom(binned, feats, zoom, seg, best[2], best[3])
+    return best
 
 
 def _zoom(binned, codes, counts, feats):
@@ -201,12 +204,13 @@ def _zoom(binned, codes, counts, feats):
     return codes, (lo.T.ravel(), hi.T.ravel(), shift.T.ravel())
 
 
-def _unzoom(binned, feats, zoom, cand_seg, code, next_code):
-    """Codes of candidates from histogram bins: the left side ends at the top of its bin
-    (the node's highest code at most), the right side starts at its bin's first code."""
-    lo, hi, shift = (a[cand_seg] for a in zoom)
+def _unzoom(binned, feats, zoom, seg, code, next_code):
+    """Codes of cuts (in segments ``seg``) from histogram bins: the left side ends at the
+    top of its bin (the node's highest code at most), the right side starts at its
+    bin's first code."""
+    lo, hi, shift = (a[seg] for a in zoom)
     left = np.minimum(lo + ((code + 1) << shift) - 1, hi)
-    seg_feature = feats.ravel()[cand_seg]
+    seg_feature = feats.ravel()[seg]
     right = lo + (next_code << shift)
     right = np.where(next_code == binned.hist_nan[seg_feature], binned.nan_code[seg_feature], right)
     return left, right
