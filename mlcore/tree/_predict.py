@@ -150,8 +150,11 @@ class FlatTrees:
         if self._leaf_class is None:
             self._leaf_class = np.argmax(self.values[0], axis=1)
         X = np.ascontiguousarray(X)
-        n = X.shape[0]
-        return self._leaf_class.take(self._descend(X, np.arange(n), np.zeros(n, np.intp)))
+        out = np.empty(X.shape[0], dtype=np.intp)
+        for start, stop in _row_chunks(X.shape[0], 1):
+            rows = np.arange(start, stop)
+            out[start:stop] = self._descend(X, rows, np.zeros(len(rows), np.intp))
+        return self._leaf_class.take(out)
 
     def mean_value(self, X: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """Mean over the trees of the leaf values reached by each row,
