@@ -195,7 +195,8 @@ class FlatTrees:
         flat = X.ravel()
         m = len(rows)
         base = rows * X.shape[1]
-        check_nan = bool(np.isnan(flat).any())
+        # NaN propagates through min: one pass and no boolean array.
+        check_nan = flat.size > 0 and bool(np.isnan(flat.min()))
         nodes, bits, mask = self.nodes, self.feature_bits, (1 << self.feature_bits) - 1
         out = node.copy()
         node = node.copy()
