@@ -100,7 +100,8 @@ def test_trees_with_siblings_apart_are_renumbered():
 
 @pytest.mark.parametrize("name", ["forest_classifier", "forest_regressor", "tree_regressor"])
 def test_files_saved_by_the_previous_version_load_and_predict_the_same(name):
-    """Saved by main at a86bd69 (255-bin regressors, tables rebuilt per call)."""
+    """Saved by main's code before issue 13 (tree code as at a86bd69: 255-bin
+    regressors), from a subprocess with ``PYTHONPATH`` on that checkout."""
     saved = persistence.load(FIXTURES / f"{name}.npz")
     X_new, expected = saved.metadata["X_new"], saved.metadata["expected"]
     model = saved.model
