@@ -13,7 +13,7 @@ class Workload:
     ``make_data`` returns ``(X_train, y_train, X_test, y_test)`` (``y_*`` are None for
     clustering); ``ours`` and ``theirs`` build unfitted estimators with the same settings;
     ``quality`` is ``"inertia"`` (lower is better, read from ``inertia_``) or
-    ``"accuracy"`` (on the test split).
+    ``"accuracy"`` or ``"r2"`` (on the test split).
     """
 
     name: str

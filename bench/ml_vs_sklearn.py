@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m bench.ml_vs_sklearn            # the full table
     .venv/bin/python -m bench.ml_vs_sklearn --quick    # small shapes, a smoke run
     .venv/bin/python -m bench.ml_vs_sklearn --only KMeans
+    .venv/bin/python -m bench.ml_vs_sklearn --only "long tail" --json   # one JSON line each
 
 Every measurement runs in a fresh subprocess so peak memory (VmHWM, reset after the data
 is made) belongs to one estimator alone. Ratios are ours / theirs: below 1 means mlcore
@@ -56,6 +57,9 @@ def measure(name: str, side: str) -> dict:
     peak_mib = (_status_kib("VmHWM") - baseline) / 1024
     if workload.quality == "inertia":
         quality = float(estimator.inertia_)
+    elif workload.quality == "r2":
+        residual = ((y_test - predicted) ** 2).sum()
+        quality = float(1.0 - residual / ((y_test - y_test.mean()) ** 2).sum())
     else:
         quality = float((predicted == y_test).mean())
     return {
@@ -82,6 +86,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the small smoke workloads")
     parser.add_argument("--only", help="only workloads whose name contains this text")
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per workload instead of the table"
+    )
     parser.add_argument("--measure", nargs=2, metavar=("NAME", "SIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -95,11 +102,15 @@ def main(argv=None) -> int:
         f"{'pred ours':>9} {'pred skl':>9} {'ratio':>6} {'mem ours':>9} {'mem skl':>9} "
         f"{'ratio':>6} {'quality ours':>13} {'quality skl':>13} {'ratio':>7}"
     )
-    print(header)
-    print("-" * len(header))
+    if not args.json:
+        print(header)
+        print("-" * len(header))
     for workload in chosen:
         ours = _measure_in_subprocess(workload.name, "ours")
         theirs = _measure_in_subprocess(workload.name, "sklearn")
+        if args.json:
+            print(json.dumps({"workload": workload.name, "ours": ours, "sklearn": theirs}))
+            continue
         print(
             f"{workload.name:<44} {ours['fit_s']:>8.3f}s {theirs['fit_s']:>8.3f}s "
             f"{ours['fit_s'] / theirs['fit_s']:>6.2f} "

@@ -21,8 +21,8 @@ from .base import (
 )
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .tree._bagging import ForestJob, grow_forest, resolve_n_jobs
-from .tree._binning import bin_data
-from .tree._tree import forest_mean_value
+from .tree._binning import MAX_BINS, bin_data
+from .tree._predict import flat_trees
 from .tree._validation import (
     check_int,
     encode_labels,
@@ -93,7 +93,7 @@ class BaseForest(BaseEstimator):
         n_jobs = resolve_n_jobs(self.n_jobs)
         n_samples = X.shape[0]
         params = self._make_tree(None)._grow_params(n_samples, X.shape[1])
-        max_bins = check_int(self.max_bins, "max_bins", 2, 255)
+        max_bins = check_int(self.max_bins, "max_bins", 2, MAX_BINS)
         n_draws = self._n_draws(n_samples)
         base = rows_and_weights(sample_weight, n_samples)
         job = ForestJob(
@@ -153,7 +153,8 @@ class BaseForest(BaseEstimator):
         check_is_fitted(self, "estimators_")
         X, _ = validate_X(X)
         check_n_features(self, X)
-        return forest_mean_value([tree.tree_ for tree in self.estimators_], X)
+        table = flat_trees(self, [tree.tree_ for tree in self.estimators_])
+        return table.mean_value(X, resolve_n_jobs(self.n_jobs))
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -180,7 +181,8 @@ class RandomForestClassifier(ClassifierMixin, BaseForest):
     oob_score : bool, default=False
         Estimate accuracy on the samples each tree did not see.
     n_jobs : int or None, default=None
-        Worker processes (None: 1, -1: all cores). The result does not depend on it.
+        Worker processes for fitting and threads for predicting (None: 1, -1: all
+        cores). The result does not depend on it.
     random_state : int, numpy Generator or None, default=None
     max_samples : int or float, optional
         Bootstrap sample size (default: n_samples).
@@ -263,8 +265,9 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     """A random forest regressor (mean of the trees' predictions).
 
     Parameters are those of ``RandomForestClassifier`` except ``criterion``
-    (``"squared_error"``) and ``max_features``, which defaults to 1.0 (all features,
-    as in scikit-learn).
+    (``"squared_error"``), ``max_features``, which defaults to 1.0 (all features,
+    as in scikit-learn), and ``max_bins``, which defaults to 65,535 (see
+    ``DecisionTreeRegressor``).
 
     Attributes
     ----------
@@ -293,7 +296,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
         random_state=None,
         max_samples=None,
         min_impurity_decrease=0.0,
-        max_bins=255,
+        max_bins=MAX_BINS,
     ):
         super().__init__(
             n_estimators,

@@ -75,7 +75,7 @@ class _Grower:
         self.sampled = params.max_features < len(self.candidates)
         self.n_slots = params.max_features if self.sampled else len(self.candidates)
         self.ctx = SplitContext(binned, criterion, params.min_samples_leaf)
-        widths = binned.width[self.candidates]
+        widths = binned.hist_width[self.candidates]
         mean_width = float(widths.mean()) if len(widths) else 1.0
         self.small = max(_MIN_SMALL, int(_SORT_FACTOR * criterion.n_channels * mean_width))
         self.n_trees = len(tasks)

@@ -20,8 +20,9 @@ class NodeStore:
         ids = np.arange(self.count, self.count + stats.shape[1])
         self.stats.append(stats.astype(np.float64))
         self.impurity.append(impurity)
-        self.depth.append(depth)
-        self.tree.append(tree)
+        # int32: these two live as long as the batch's nodes (8 bytes a node less).
+        self.depth.append(depth.astype(np.int32))
+        self.tree.append(tree.astype(np.int32))
         self.count += stats.shape[1]
         return ids
 
@@ -110,9 +111,21 @@ def impurity_decrease_ok(criterion, nodes, parent_ids, stats, imp, threshold) ->
 
 
 def assemble(nodes: NodeStore, criterion, n_features: int, n_trees: int) -> list[Tree]:
-    """Split the batch's node arrays into one ``Tree`` per tree."""
-    stats = np.concatenate(nodes.stats, axis=1)
+    """Split the batch's node arrays into one ``Tree`` per tree.
+
+    The round-by-round lists are concatenated and dropped one at a time, and a lone
+    tree keeps the batch arrays as they are: this step was the peak of a deep tree's
+    fit (twice its node arrays, 2x scikit-learn's memory on 300,000 rows).
+    """
+    stats = _take_concatenated(nodes, "stats", axis=1)
     count = stats.shape[1]
+    arrays = {
+        "value": criterion.value(stats)[:, None, :],
+        "n_node_samples": stats[0].astype(np.intp),
+        "weighted_n_node_samples": criterion.node_weight(stats),
+    }
+    del stats  # before the split arrays: the stats are the largest of all
+    arrays["impurity"] = _take_concatenated(nodes, "impurity")
     left = np.full(count, TREE_LEAF, dtype=np.intp)
     right = np.full(count, TREE_LEAF, dtype=np.intp)
     feature = np.full(count, TREE_UNDEFINED, dtype=np.intp)
@@ -121,35 +134,35 @@ def assemble(nodes: NodeStore, criterion, n_features: int, n_trees: int) -> list
     for ids, f, thr, nl, lc, rc in nodes.split:
         feature[ids], threshold[ids], nan_left[ids] = f, thr, nl
         left[ids], right[ids] = lc, rc
-    depth = np.concatenate(nodes.depth)
-    tree = np.concatenate(nodes.tree)
-    value = criterion.value(stats)[:, None, :]
-    impurity = np.concatenate(nodes.impurity)
-    n_node = stats[0].astype(np.intp)
-    weight = criterion.node_weight(stats)
+    nodes.split = []
+    arrays.update(
+        children_left=left,
+        children_right=right,
+        feature=feature,
+        threshold=threshold,
+        missing_go_to_left=nan_left,
+    )
+    depth = _take_concatenated(nodes, "depth")
+    tree = _take_concatenated(nodes, "tree")
+    if n_trees == 1:
+        return [Tree(count, int(depth.max()), n_features, **arrays)]
     # Each tree's nodes in creation order, renumbered from 0 (breadth-first).
     local = np.empty(count, dtype=np.intp)
     trees = []
     for t in range(n_trees):
         ids = np.flatnonzero(tree == t)
         local[ids] = np.arange(len(ids))
-        lc, rc = left[ids], right[ids]
+        own = {name: values[ids] for name, values in arrays.items()}
+        lc, rc = own["children_left"], own["children_right"]
         inner = lc != TREE_LEAF
         lc[inner], rc[inner] = local[lc[inner]], local[rc[inner]]
-        trees.append(
-            Tree(
-                node_count=len(ids),
-                max_depth=int(depth[ids].max()),
-                n_features=n_features,
-                children_left=lc,
-                children_right=rc,
-                feature=feature[ids],
-                threshold=threshold[ids],
-                missing_go_to_left=nan_left[ids],
-                value=value[ids],
-                impurity=impurity[ids],
-                n_node_samples=n_node[ids],
-                weighted_n_node_samples=weight[ids],
-            )
-        )
+        trees.append(Tree(len(ids), int(depth[ids].max()), n_features, **own))
     return trees
+
+
+def _take_concatenated(nodes: NodeStore, name: str, axis: int = 0) -> np.ndarray:
+    """One of the store's lists as one array; the list is emptied."""
+    parts = getattr(nodes, name)
+    out = np.concatenate(parts, axis=axis)
+    parts.clear()
+    return out

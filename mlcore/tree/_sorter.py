@@ -20,7 +20,7 @@ from ._splitter import empty_result, pick_best, score_candidates
 
 # (node, feature) pairs sorted per call: about a dozen int64 arrays of this length live
 # at once, 2 MiB each.
-_CHUNK_PAIRS = 1 << 18
+_CHUNK_PAIRS = 1 << 16
 
 
 def sorted_splits(ctx, codes_of, ys, ws, counts, feats):
@@ -53,21 +53,22 @@ def _sorted_chunk(ctx, codes_of, ys, ws, counts, feats, lo):
     codes = codes_of(feats[0] if shared else feats, counts, lo, lo + m).T
     # Element e = i * S + s, so keys arrive grouped by node.
     node_seg = np.repeat(np.arange(q) * n_slots, counts)
-    seg_code = ((node_seg[:, None] + np.arange(n_slots)[None, :]) << 8) | codes
+    bits = 8 * codes.itemsize
+    seg_code = ((node_seg[:, None] + np.arange(n_slots)[None, :]) << bits) | codes
     counting = crit.is_classification and ws is None
     if counting:
         # Classes ride in the low bits, so sorting the keys alone is enough.
-        bits = ctx.class_bits
-        key = np.sort(((seg_code << bits) | ys[:, None]).ravel(), kind="stable")
-        cls_s = key & ((1 << bits) - 1)
-        seg_code_s = key >> bits
+        cbits = ctx.class_bits
+        key = np.sort(((seg_code << cbits) | ys[:, None]).ravel(), kind="stable")
+        cls_s = key & ((1 << cbits) - 1)
+        seg_code_s = key >> cbits
     else:
         order = np.argsort(seg_code.ravel(), kind="stable")
         seg_code_s = seg_code.ravel()[order]
         sample_s = order // n_slots
         cls_s = ys[sample_s] if crit.is_classification else None
-    code_s = seg_code_s & 255
-    seg_s = seg_code_s >> 8
+    code_s = seg_code_s & ((1 << bits) - 1)
+    seg_s = seg_code_s >> bits
     n_seg = q * n_slots
     seg_size = np.repeat(counts, n_slots)
     seg_begin = np.cumsum(seg_size) - seg_size
