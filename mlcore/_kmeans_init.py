@@ -77,7 +77,10 @@ def prepare(X: np.ndarray) -> Prepared:
         scale = 2.0 ** -round(np.log2(largest) / 2)  # the largest norm becomes ~1
         _fill(X, Xa, mean, scale)
     # The mean of the per-feature variances is the mean squared norm over n_features.
-    return Prepared(X=X, Xa=Xa, mean=mean, scale=scale, mean_variance=total * scale**2 / (n * d))
+    # total * scale * scale, not total * scale**2: for norms near 1e-316 the scale is about
+    # 2**525 and its square overflows, while the product stays near 1.
+    mean_variance = total * scale * scale / (n * d)
+    return Prepared(X=X, Xa=Xa, mean=mean, scale=scale, mean_variance=mean_variance)
 
 
 def _fill(X, Xa, mean, scale) -> tuple[float, float]:
@@ -98,8 +101,10 @@ def _fill(X, Xa, mean, scale) -> tuple[float, float]:
             continue
         block = Xa[start : start + step]
         if scale != 1.0:
+            # Norms measured again after scaling: scale * scale overflows for tiny data
+            # (2**525 squared), and the unscaled ones there are subnormal, so imprecise.
             centred *= scale
-            sq_norms *= scale * scale
+            sq_norms = np.einsum("ij,ij->i", centred, centred)
         block[:, :d] = centred
         block[:, d] = 1.0
         block[:, d + 1] = sq_norms

@@ -279,6 +279,16 @@ def test_invariants_on_arbitrary_data(X, k, seed):
     _assert_nearest(X, model, rtol=1e-7)
 
 
+@pytest.mark.parametrize("size", [1e-158, 3e-160])
+def test_tiny_values_do_not_overflow_the_scale(size):
+    # Found by hypothesis: squared norms near 1e-316 need a scale near 2**525, whose square
+    # overflowed when the mean variance was computed.
+    X = np.array([[size, 0.0], [0.0, size], [0.0, 0.0], [size, size]])
+    model = KMeans(n_clusters=2, random_state=0).fit(X)
+    assert np.isfinite(model.cluster_centers_).all() and np.isfinite(model.inertia_)
+    _assert_nearest(X, model, rtol=1e-7)
+
+
 # ----------------------------------------------------------------------- suggest_k
 def test_suggest_k_finds_the_blobs():
     X = _blobs(3000, 5, 4, 1.0, 1)
