@@ -98,6 +98,9 @@ def test_kmeans_with_live_progress_and_scatter(page: Page, logged_in: str):
 def test_forest_predict_one_row_and_batch(page: Page, logged_in: str, tmp_path: Path):
     upload(page, logged_in, DATA / "sample_classification.csv")
     page.get_by_role("link", name="Train a model").click()
+    # The algorithm choice is an htmx form: a radio checked before htmx has wired it
+    # (a loaded machine) changes nothing on the page.
+    page.wait_for_load_state()
     page.get_by_label("Random forest").check()
     expect(page.get_by_label("Number of trees")).to_be_visible()
     page.get_by_label("Target column").select_option("plan")

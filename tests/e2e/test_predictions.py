@@ -43,6 +43,9 @@ def model_page(page: Page, live_app, live_server) -> str:
     page.get_by_role("button", name="Upload").click()
     expect(page).to_have_url(re.compile(r"/datasets/\d+$"))
     page.get_by_role("link", name="Train a model").click()
+    # The algorithm choice is an htmx form: a radio checked before htmx has wired it
+    # (a loaded machine) changes nothing on the page.
+    page.wait_for_load_state()
     page.get_by_label("Decision tree").check()
     page.get_by_label("Target column").select_option("species")
     page.get_by_test_id("start-run").click()
