@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from tests.conftest import make_test_app
@@ -150,6 +151,12 @@ def _wait_for_requests_to_end(pool, timeout: float = 10) -> None:
 
 @pytest.fixture
 def page(page):
-    """Playwright's page with a short default timeout, so a broken page fails fast."""
+    """Playwright's page with a short default timeout, so a broken page fails fast.
+
+    Assertions wait as long as actions: ``expect``'s own default of 5 s is less than the
+    Swagger UI bundle takes to load and render on one busy CPU (``make test-browser-loaded``
+    once saw it), and a slow page is not a broken one.
+    """
     page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
     return page

@@ -75,7 +75,8 @@ def test_private_page_sends_to_login_and_back(page: Page, live_server: str):
 
 def test_htmx_sends_the_csrf_token(page: Page, live_server: str):
     sign_up(page, live_server)
-    page.wait_for_function("window.htmx !== undefined")
+    # htmx is a deferred script: it has run once the page reached its load event.
+    page.wait_for_load_state()
     with page.expect_response(re.compile(r"/auth/logout$")) as response:
         page.evaluate("htmx.ajax('POST', '/auth/logout', {source: '#main', swap: 'none'})")
     assert response.value.status in (200, 302)
@@ -85,7 +86,8 @@ def test_htmx_sends_the_csrf_token(page: Page, live_server: str):
 
 def test_htmx_request_after_logout_moves_to_the_login_page(page: Page, live_server: str):
     page.goto(f"{live_server}/")
-    page.wait_for_function("window.htmx !== undefined")
+    # htmx is a deferred script: it has run once the page reached its load event.
+    page.wait_for_load_state()
     page.evaluate("htmx.ajax('GET', '/auth/account', {target: '#main'})")
     expect(page).to_have_url(re.compile(r"/auth/login\?next=/$"))
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.images import expect_loaded
 from tests.e2e.layout import assert_no_sideways_scroll
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 
@@ -65,7 +66,7 @@ def wait_for_success(page: Page) -> None:
 def expect_real_image(page: Page, selector: str) -> None:
     image = page.locator(selector)
     image.scroll_into_view_if_needed()
-    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=image.element_handle())
+    expect_loaded(image)
     assert image.evaluate("(el) => el.naturalWidth") > 300
 
 

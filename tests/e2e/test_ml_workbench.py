@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.images import expect_loaded
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -90,8 +91,7 @@ def test_plots_are_readable_on_every_screen_and_theme(page: Page, alice, live_ap
         for i in range(4):
             image = images.nth(i)
             image.scroll_into_view_if_needed()
-            page.wait_for_function("(el) => el.complete && el.naturalWidth > 0",
-                                   arg=image.element_handle())  # fmt: skip
+            expect_loaded(image)
             source = image.evaluate("(el) => el.currentSrc")
             assert ".svg" in source, source
             assert ("theme=dark" in source) == (scheme == "dark"), source
