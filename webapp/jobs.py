@@ -329,15 +329,6 @@ class RQBackend:
             description=f"Training run {run_id}",
         )
 
-    def _job_state(self, run_id: int):
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
-
-        try:
-            return Job.fetch(self.job_id(run_id), connection=self.connection).get_status()
-        except NoSuchJobError:
-            return None
-
     def dispatch(self, session: Session, owner_id: int, settled_before=None) -> int:
         """Enqueue the owner's oldest queued runs that have no job, up to the free slots.
 
@@ -345,7 +336,7 @@ class RQBackend:
         (a job may be on its way) and those created before it whose job died before it could
         start are failed. Returns how many runs were enqueued or failed.
         """
-        from rq.job import JobStatus
+        from rq.job import Job, JobStatus
 
         running = session.scalar(
             select(func.count(Run.id)).where(Run.owner_id == owner_id, Run.status == "running")
@@ -355,11 +346,14 @@ class RQBackend:
             .where(Run.owner_id == owner_id, Run.status == "queued")
             .order_by(Run.id)
         ).all()
+        # Every queued run's job in one round trip (None where Redis has no such job).
+        jobs = Job.fetch_many([self.job_id(run_id) for run_id, _ in queued], self.connection)
         busy, waiting, changed = running, [], 0
-        for run_id, created_at in queued:
-            state = self._job_state(run_id)
+        for (run_id, created_at), job in zip(queued, jobs, strict=True):
+            state = None if job is None else job.get_status(refresh=False)
+            # Only the sweeper fails runs, and only those older than its grace.
             settled = settled_before is not None and created_at < settled_before
-            if state is None and (settled or settled_before is None):
+            if state is None and (settled_before is None or settled):
                 waiting.append(run_id)
             elif state in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 if settled:
@@ -370,7 +364,7 @@ class RQBackend:
                         error=JOB_DIED_BEFORE_START,
                         only_from=("queued",),
                     )
-            else:  # on the queue, starting, or too fresh to judge
+            else:  # on the queue, starting, or too fresh for the sweeper to judge
                 busy += 1
         for run_id in waiting[: max(0, self.per_user - busy)]:
             log.info("Run %s enqueued (its owner had a free slot)", run_id)
