@@ -18,6 +18,24 @@ from tests.utils.auth import DEFAULT_PASSWORD, create_user
 
 ROOT = Path(__file__).resolve().parents[2]
 PENGUINS = ROOT / "tests" / "fixtures" / "csv" / "penguins.csv"
+# {option text: whether it fits the select's content box, arrow excluded}
+FITS = """(select) => {
+  const style = getComputedStyle(select);
+  const probe = document.createElement("span");
+  probe.style.font = style.font;
+  probe.style.whiteSpace = "pre";
+  probe.style.position = "absolute";
+  document.body.append(probe);
+  const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+  const room = select.clientWidth - padding - 24;
+  const out = {};
+  for (const option of select.options) {
+    probe.textContent = option.text;
+    out[option.text] = probe.getBoundingClientRect().width <= room;
+  }
+  probe.remove();
+  return out;
+}"""
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
@@ -106,5 +124,9 @@ def test_template_then_a_batch_with_its_summary(
     expect(counts).to_have_count(3)
     width = page.evaluate("document.documentElement.clientWidth")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Every choice of "Answer as" reads in full inside the select (the longer labels were
+    # cut off at phone width): each option's text, in the select's font, fits its box.
+    fits = page.get_by_label("Answer as").evaluate(FITS)
+    assert all(fits.values()), fits
     summary.scroll_into_view_if_needed()
     shot(page, f"batch-summary-{size}-{scheme}")

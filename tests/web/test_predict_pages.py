@@ -84,7 +84,7 @@ def test_a_batch_with_unseen_categories_gets_a_warning_column(client, flights):
 
 def test_the_model_page_offers_the_answer_dialect(client, ventes):
     page = client.get(f"/models/{ventes}").get_data(as_text=True)
-    assert 'name="dialect"' in page and "plain UTF-8 CSV" in page
+    assert 'name="dialect"' in page and "Plain UTF-8 CSV" in page
 
 
 def test_a_batch_comes_back_in_the_uploads_dialect(client, ventes):

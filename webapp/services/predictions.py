@@ -46,8 +46,8 @@ CHUNK_ROWS = 10_000
 MAX_ERROR_ROWS = 100
 UPLOAD, PLAIN = "upload", "plain"
 DIALECTS = {
-    UPLOAD: "the file's own format (delimiter, decimal mark, encoding)",
-    PLAIN: "plain UTF-8 CSV (comma, decimal point)",
+    UPLOAD: "Like the uploaded file",
+    PLAIN: "Plain UTF-8 CSV",
 }
 
 
