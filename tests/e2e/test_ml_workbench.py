@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.api_docs import open_api_docs
 from tests.e2e.images import expect_loaded
 from tests.utils.auth import DEFAULT_PASSWORD, create_user
 
@@ -252,7 +253,7 @@ def test_favicon_and_the_way_back_from_the_api_docs(page: Page, live_server):
         on_screen(page, viewport, scheme)
         icon = page.request.get(f"{live_server}/favicon.ico")
         assert icon.ok and icon.headers["content-type"].startswith("image/")
-        page.goto(f"{live_server}/api/docs")
+        open_api_docs(page, live_server)
         shot(page, f"api-docs-{size}-{scheme}")
         page.get_by_role("link", name="Back to Playground").click()
         expect(page).to_have_url(f"{live_server}/")
