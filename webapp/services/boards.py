@@ -80,8 +80,11 @@ def default_board(*, session: Session, user: User) -> Board:
     board = session.scalar(query)
     if board is None:
         # Two first requests at once: the second waits here, then finds the first's board
-        # (PostgreSQL; SQLite runs one writer at a time anyway).
-        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        # (PostgreSQL; SQLite runs one writer at a time anyway). FOR NO KEY UPDATE, not FOR
+        # UPDATE: a request that already inserted a row pointing at the user (an idempotency
+        # key) holds the foreign key's KEY SHARE lock on it, which FOR UPDATE waits for, so
+        # two first writes deadlocked each other on every retry.
+        session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
         board = session.scalar(query)
     if board is None:
         board = create_board(
