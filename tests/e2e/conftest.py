@@ -149,14 +149,14 @@ def _wait_for_requests_to_end(pool, timeout: float = 10) -> None:
         time.sleep(0.01)
 
 
+# Assertions wait as long as actions (``page`` below): on one busy CPU a page can take more
+# than ``expect``'s own default of 5 s to show what a person waits for, and a slow page is
+# not a broken one. Set once, for the whole session.
+expect.set_options(timeout=10_000)
+
+
 @pytest.fixture
 def page(page):
-    """Playwright's page with a short default timeout, so a broken page fails fast.
-
-    Assertions wait as long as actions: ``expect``'s own default of 5 s is less than the
-    Swagger UI bundle takes to load and render on one busy CPU (``make test-browser-loaded``
-    once saw it), and a slow page is not a broken one.
-    """
+    """Playwright's page with a short default timeout, so a broken page fails fast."""
     page.set_default_timeout(10_000)
-    expect.set_options(timeout=10_000)
     return page
