@@ -6,9 +6,10 @@ them propagate and the dispatcher turns them into responses.
 A database that does not answer (refused or dropped connections, a failover, a full pool)
 is not a bug in the request: the dispatcher answers 503 with ``Retry-After`` instead of 500,
 so clients and load balancers back off and retry. Nothing needs restarting afterwards: the
-session is rolled back, the engine's pool drops dead connections (``pool_pre_ping``) and the
-next request connects again. A 503 does not say the write was not saved (the commit may have
-landed before the connection broke): API clients retry creations safely with an
+session is rolled back, the engine's pool drops dead connections (pinged after an idle
+spell, replaced after a failure: ``webapp.db._ping_when_idle``) and the next request
+connects again. A 503 does not say the write was not saved (the commit may have landed
+before the connection broke): API clients retry creations safely with an
 ``Idempotency-Key`` (:mod:`webapp.api.idempotency`).
 """
 

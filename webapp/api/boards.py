@@ -27,7 +27,9 @@ def _public(boards) -> list[BoardPublic]:
     ]
 
 
-@api_operation("/boards", "GET", summary="List boards", query=PageQuery, response=BoardPage)
+@api_operation(
+    "/boards", "GET", summary="List boards", query=PageQuery, response=BoardPage, writes=True
+)
 def list_boards(query: PageQuery):
     """The caller's boards, oldest first; the first is the default board for new tasks.
     A user without boards gets a default one here."""

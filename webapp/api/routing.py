@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
+from webapp.db import reads_only
 from webapp.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 from webapp.hardening import NUL_MESSAGE
 
@@ -194,11 +195,14 @@ def api_operation(
     request_content: dict | None = None,
     extra_schemas: tuple = (),
     body_parser=None,
+    writes: bool | None = None,
 ):
     """Register a view on ``bp`` for ``rule`` and record it for the OpenAPI document.
 
     ``body_parser`` replaces the JSON body parsing (e.g. to accept form fields too).
     ``errors`` lists the error statuses the operation may answer besides the common ones.
+    ``writes``: whether the operation changes data; a GET does not unless it says so, and
+    then runs without a transaction (:func:`webapp.db.reads_only`).
     """
     from webapp.api import idempotency
     from webapp.api.deps import authenticate_request
@@ -221,6 +225,8 @@ def api_operation(
                 kwargs["query"] = parse_query(query)
             return idempotency.once(lambda: to_json_response(view(**kwargs), status))
 
+        if not (writes if writes is not None else method.upper() != "GET"):
+            reads_only(wrapper)
         trimmed = rule.rstrip("/") or "/"
         bp.add_url_rule(trimmed, endpoint, wrapper, methods=[method], strict_slashes=False)
         if trimmed != "/":

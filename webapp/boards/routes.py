@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.boards import bp
 from webapp.boards.forms import BoardForm, MoveForm, QuickTaskForm, TaskForm
-from webapp.db import get_session
+from webapp.db import get_session, reads_only
 from webapp.errors import BadRequest, NotFound, ValidationFailed
 from webapp.models import Board, Task
 from webapp.models.board import LABEL_MAX, PRIORITIES, STATUS_LABELS, STATUSES, TITLE_MAX
@@ -257,6 +257,7 @@ INTRO_COOKIE = "boards_intro"
 
 
 @bp.get("/<int:board_id>")
+@reads_only
 def show(board_id: int):
     board = owned(Board, board_id)
     # Every account gets a board, so the empty state is rarely seen: the first visit
@@ -279,6 +280,7 @@ def dismiss_intro(board_id: int):
 
 
 @bp.get("/<int:board_id>/columns")
+@reads_only
 def columns(board_id: int):
     """The columns partial: filters, and the poll that shows changes from elsewhere."""
     board = owned(Board, board_id)
