@@ -203,6 +203,37 @@ class Client:
         login = {"csrf_token": csrf, "login": name, "password": password}
         self.call("POST", "/auth/login", form=login)
 
+    def upload(self, path: Path) -> dict:
+        """POST a CSV file to ``/api/v1/datasets`` as multipart/form-data."""
+        boundary = secrets.token_hex(16)
+        data = b"".join([
+            f"--{boundary}\r\n".encode(),
+            f'Content-Disposition: form-data; name="file"; filename="{path.name}"\r\n'.encode(),
+            b"Content-Type: text/csv\r\n\r\n", path.read_bytes(),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ])  # fmt: skip
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Authorization": f"Bearer {self.token}",
+        }
+        request = urllib.request.Request(self.base + "/api/v1/datasets", data, headers)
+        with self.opener.open(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def trained_model(self, dataset_id: int, algorithm: str, target: str, params: dict) -> int:
+        """Train through the API and wait for the run; the model's id."""
+        body = {"dataset_id": dataset_id, "algorithm": algorithm, "target": target}
+        run = self.call("POST", "/api/v1/runs", {**body, "params": params})
+        deadline = time.monotonic() + 300
+        while run["status"] not in ("succeeded", "failed", "cancelled"):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"run {run['id']} did not finish in 300 s")
+            time.sleep(0.2)
+            run = self.call("GET", f"/api/v1/runs/{run['id']}")
+        if run["status"] != "succeeded":
+            raise SystemExit(f"run {run['id']} {run['status']}: {run.get('error')}")
+        return run["model_id"]
+
     def cookie(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
@@ -265,12 +296,23 @@ def _board_page(client: Client) -> Request:
     return Request("GET", [f"/boards/{board_id}"], headers={"Cookie": client.cookie()})
 
 
+def _predict_one_row(client: Client) -> Request:
+    # The model of bench/predict.py: a 100-tree forest on the sample customers.
+    dataset = client.upload(ROOT / "data" / "sample_classification.csv")
+    model_id = client.trained_model(dataset["id"], "random_forest", "plan", {"n_estimators": 100})
+    row = {"customer_id": "C9999", "age": 40, "monthly_spend": 50.0, "visits_per_month": 5,
+           "region": "east", "device": "mobile", "has_children": "no",
+           "signup_date": "2023-01-01"}  # fmt: skip
+    body = json.dumps({"rows": [row]})
+    return Request("POST", [f"/api/v1/models/{model_id}/predict"], [body], _api(client))
+
+
 WORKLOADS = [
     Workload("task list (GET /api/v1/tasks, 20 rows)", _task_list),
     Workload("task create (POST /api/v1/tasks)", _task_create),
     Workload("task move (POST /api/v1/tasks/<id>/move)", _task_move),
     Workload("board page (GET /boards/<id>, 20 tasks)", _board_page),
-    # More workloads go here (e.g. a one-row predict).
+    Workload("predict one row (POST /api/v1/models/<id>/predict)", _predict_one_row),
 ]
 
 
