@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import DateTime, MetaData, create_engine, event, exc
+from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
@@ -139,7 +140,7 @@ def _ping_when_idle(engine: Engine, after: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
-            raise exc.DisconnectionError(f"The pooled connection is gone: {error}") from error
+            raise DisconnectionError(f"The pooled connection is gone: {error}") from error
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -215,6 +216,7 @@ def _refuse_flush(session: Session, _context, _instances) -> None:
 
 
 def _refuse_locks(state: ORMExecuteState) -> None:
+    # FOR UPDATE / FOR SHARE: a Select keeps it here (there is no public accessor).
     if state.is_select and state.statement._for_update_arg is not None:
         raise WriteInReadOnlyRequest("A row lock in a reads_only request.")
 
