@@ -3,12 +3,12 @@
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/playground_bench \\
         .venv/bin/python -m bench.load [--quick] [--users 50] [--minutes 2]
 
-Starts the app like ``bench.web`` does (gunicorn, 2 sync workers, ``APP_ENV=production``,
-the database in ``DATABASE_URL``: give it one of its own) and runs locust in this process
-for a bounded time. Each simulated user signs up and logs in (API token and browser
-session), then repeatedly, with a short think time: browses its boards (page and API),
-lists, creates and moves tasks, and now and then uploads a small CSV, trains a decision
-tree on it and predicts one row with the model.
+Starts the app like ``bench.web`` does (gunicorn with ``gunicorn.conf.py``,
+``APP_ENV=production``, the database in ``DATABASE_URL``: give it one of its own) and runs
+locust in this process for a bounded time. Each simulated user signs up and logs in (API
+token and browser session), then repeatedly, with a short think time: browses its boards
+(page and API), lists, creates and moves tasks, and now and then uploads a small CSV, trains
+a decision tree on it and predicts one row with the model.
 
 Prints throughput, latency percentiles and errors per request kind twice: while the people
 arrive (ten seconds of sign-ups and log-ins, each a production-cost bcrypt hash) and then

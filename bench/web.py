@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.web --sizes 10,1000,10000     # write cost against column size
 
 It migrates the database in ``DATABASE_URL`` (use a database of its own: it adds users and
-tasks, and removes none), starts the app as production runs it (gunicorn, 2 sync workers,
+tasks, and removes none), starts the app as production runs it (gunicorn with this
+checkout's ``gunicorn.conf.py``: 2 gthread workers of 4 threads, keep-alive off;
 ``APP_ENV=production``) and a bare Flask app answering a 20-item JSON list with the same
 gunicorn settings (the ceiling of this stack), then drives both with wrk (``-t2 -c32``; a
 small Python load generator when wrk is missing) in interleaved rounds: each round measures
@@ -81,15 +82,19 @@ def free_port() -> int:
 
 
 class Server:
-    """A gunicorn process group: 2 sync workers, access log off, as in production."""
+    """A gunicorn process group with production's settings (``gunicorn.conf.py``).
+
+    The settings are always this checkout's, also for ``--app-root`` and the ceiling: a
+    "before" run then differs from "after" by the app alone, not by the server model.
+    """
 
     def __init__(self, app: str, root: Path, env: dict, workers: int = 2):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--worker-class", "sync", "--chdir", str(root),
-            "--log-level", "warning", app,
+            "--config", str(ROOT / "gunicorn.conf.py"), "--workers", str(workers),
+            "--chdir", str(root), "--log-level", "warning", app,
         ]  # fmt: skip
         env = {**env, "PYTHONPATH": str(root)}
         # cwd too: ``python -m`` puts the working directory first on sys.path.

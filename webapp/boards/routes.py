@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
-from webapp.boards import bp
+from webapp.boards import bp, cards
 from webapp.boards.forms import BoardForm, MoveForm, QuickTaskForm, TaskForm
 from webapp.db import get_session, reads_only
 from webapp.errors import BadRequest, NotFound, ValidationFailed
@@ -68,6 +68,7 @@ def _values() -> dict:
         "DUE_SOON_DAYS": task_views.DUE_SOON_DAYS,
         "TITLE_MAX": TITLE_MAX,
         "LABEL_MAX": LABEL_MAX,
+        "task_card": cards.task_card,
     }
 
 

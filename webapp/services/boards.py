@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
@@ -74,9 +74,15 @@ def delete_board(*, session: Session, board: Board) -> None:
     session.commit()
 
 
+def first_board(owner_id: int, *columns) -> Select:
+    """The query of a user's default board: their first (default: the whole row)."""
+    what = columns or (Board,)
+    return select(*what).where(Board.owner_id == owner_id).order_by(Board.id).limit(1)
+
+
 def default_board(*, session: Session, user: User) -> Board:
     """The user's first board, made on the spot for a user who has none."""
-    query = select(Board).where(Board.owner_id == user.id).order_by(Board.id).limit(1)
+    query = first_board(user.id)
     board = session.scalar(query)
     if board is None:
         # Two first requests at once: the second waits here, then finds the first's board

@@ -69,6 +69,11 @@ def _board_ref(session: Session, user: User, board_id: int | None) -> int:
     """The id of the board a task should go to, locked against a rebalance: the given one
     (422 if it is not the user's) or the default board."""
     if board_id is None:
+        # The first board's id and its lock in one statement; a user without one gets one.
+        first = board_service.first_board(user.id, Board.id).with_for_update(key_share=True)
+        locked = session.scalar(first)
+        if locked is not None:
+            return locked
         board_id = board_service.default_board(session=session, user=user).id
     # One statement checks that it is the user's and locks it (see the module docstring).
     locked = _lock_board(session, board_id, owner_id=user.id)
