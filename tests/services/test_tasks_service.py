@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -360,3 +361,38 @@ def test_a_conditional_write_that_lost_a_race_still_answers_the_conflict(app, ct
     _changed_elsewhere(app, task.id, "theirs")
     with pytest.raises(task_service.VersionConflict):
         update(session, user, task, expected_version=seen, title="mine, edited")
+
+
+def test_every_task_statement_selects_the_view_fields_in_order():
+    """``_view`` unpacks rows by place: each statement's first columns must be TaskView's
+    fields in TaskView's order, or tasks would show one field's value under another."""
+    fields = [f.name for f in dataclasses.fields(task_views.TaskView)]
+    statements = [task_views.VIEW, task_views.BOARD, *task_views.LISTS.values()]
+    for statement in statements:
+        names = [column.key for column in statement.selected_columns]
+        assert names[: task_views.SHOWN_WIDTH] == fields
+    assert len(fields) == task_views.SHOWN_WIDTH
+
+
+def test_a_listed_task_shows_every_field_as_saved(ctx):
+    session, user = ctx
+    due = date.today() + timedelta(days=3)
+    (created,) = make(session, user, "T", description="D", priority="high", labels=["b", "a"])
+    update(session, user, session.get(Task, created.id), due_date=due)
+    listed = task_views.list_tasks(session=session, user=user)[0][-1]
+    one = task_views.view(session=session, task_id=created.id)
+    board = session.get(Board, created.board_id)
+    [on_board] = [
+        t
+        for t in task_views.board_columns(session=session, user=user, board=board)["columns"][
+            created.status
+        ]
+        if t.id == created.id
+    ]
+    for shown in (listed, one, on_board):
+        assert (shown.title, shown.description, shown.priority) == ("T", "D", "high")
+        assert shown.labels == ["b", "a"]
+        assert shown.due_date == due
+        assert shown.owner_id == user.id and shown.board_id == created.board_id
+        assert shown.version == 2 and shown.completed_at is None
+        assert shown.created_at <= shown.updated_at

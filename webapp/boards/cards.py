@@ -19,9 +19,8 @@ from datetime import date
 from flask import current_app
 from markupsafe import Markup
 
+from webapp.boards.values import TEMPLATE_VALUES
 from webapp.cache import Cache
-from webapp.models.board import STATUS_LABELS, STATUSES
-from webapp.services import task_views
 from webapp.services.task_views import TaskView
 
 TEMPLATE = "boards/_task_card.html"
@@ -58,9 +57,7 @@ def task_card(task: TaskView, column_size: int, board_url: str, today: date) -> 
                 column_size=column_size,
                 board_url=board_url,
                 today=today,
-                STATUSES=STATUSES,
-                STATUS_LABELS=STATUS_LABELS,
-                DUE_SOON_DAYS=task_views.DUE_SOON_DAYS,
+                **TEMPLATE_VALUES,
             )
         )
         _drawn.put(key, card)

@@ -25,10 +25,11 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.boards import bp, cards
 from webapp.boards.forms import BoardForm, MoveForm, QuickTaskForm, TaskForm
+from webapp.boards.values import TEMPLATE_VALUES
 from webapp.db import get_session, reads_only
 from webapp.errors import BadRequest, NotFound, ValidationFailed
 from webapp.models import Board, Task
-from webapp.models.board import LABEL_MAX, PRIORITIES, STATUS_LABELS, STATUSES, TITLE_MAX
+from webapp.models.board import LABEL_MAX, PRIORITIES, STATUSES
 from webapp.services import boards as board_service
 from webapp.services import task_views
 from webapp.services import tasks as task_service
@@ -59,17 +60,7 @@ def _user():
 
 @bp.context_processor
 def _values() -> dict:
-    """The lists of values and limits the board templates show, from their one source."""
-    return {
-        "STATUSES": STATUSES,
-        "PRIORITIES": PRIORITIES,
-        "STATUS_LABELS": STATUS_LABELS,
-        "STATUS_BADGES": {"pending": "", "in_progress": "badge-info", "completed": "badge-success"},
-        "DUE_SOON_DAYS": task_views.DUE_SOON_DAYS,
-        "TITLE_MAX": TITLE_MAX,
-        "LABEL_MAX": LABEL_MAX,
-        "task_card": cards.task_card,
-    }
+    return {**TEMPLATE_VALUES, "task_card": cards.task_card}
 
 
 def _partial(name: str, status: int = 200, **context) -> Response:

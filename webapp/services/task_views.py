@@ -81,22 +81,6 @@ LABELS = (
     .scalar_subquery()
     .label("labels")
 )
-FIELDS = (
-    Task.id,
-    Task.board_id,
-    Task.owner_id,
-    Task.title,
-    Task.description,
-    Task.priority,
-    Task.status,
-    Task.due_date,
-    Task.created_at,
-    Task.updated_at,
-    Task.completed_at,
-    Task.version,
-)
-
-
 _earlier = Task.__table__.alias("earlier")
 # How many tasks come before this one in its column (an index-only count).
 POSITION = (
@@ -109,19 +93,41 @@ POSITION = (
     .scalar_subquery()
     .label("position")
 )
+
+
+def _shown(position) -> tuple:
+    """The columns of a ``TaskView``, in its order (``_view`` unpacks rows by place), with
+    ``position`` as the statement computes it."""
+    return (
+        Task.id,
+        Task.board_id,
+        Task.owner_id,
+        Task.title,
+        Task.description,
+        Task.priority,
+        Task.status,
+        LABELS,
+        Task.due_date,
+        position,
+        Task.created_at,
+        Task.updated_at,
+        Task.completed_at,
+        Task.version,
+    )
+
+
 # Built once: constructing these selects cost ~0.8 ms per request (profiled); the
 # statements below only add their WHERE, ORDER BY and LIMIT, and SQLAlchemy's compiled
 # cache does the rest.
-VIEW = select(*FIELDS, LABELS, POSITION).where(Task.id == bindparam("task_id"))
-_LIST = select(*FIELDS, LABELS, POSITION, func.count().over().label("total")).where(
+SHOWN_WIDTH = len(_shown(POSITION))
+VIEW = select(*_shown(POSITION)).where(Task.id == bindparam("task_id"))
+_LIST = select(*_shown(POSITION), func.count().over().label("total")).where(
     Task.owner_id == bindparam("owner_id")
 )
 _window = {"partition_by": Task.status, "order_by": (Task.rank, Task.id)}
 _board = (
     select(
-        *FIELDS,
-        LABELS,
-        (func.row_number().over(**_window) - 1).label("position"),
+        *_shown((func.row_number().over(**_window) - 1).label("position")),
         func.count().over(partition_by=Task.status).label("column_size"),
         Task.rank,
     )
@@ -138,22 +144,24 @@ def _rows(session: Session, statement, **params):
 
 
 def _view(row) -> TaskView:
-    labels = row.labels.split(LABEL_SEPARATOR) if row.labels else []
+    # By place, not by name: a row's attribute look-ups were 6 µs of a task's 7 (measured).
+    (id_, board_id, owner_id, title, description, priority, status, labels, due_date,
+     position, created_at, updated_at, completed_at, version) = row[:SHOWN_WIDTH]  # fmt: skip
     return TaskView(
-        row.id,
-        row.board_id,
-        row.owner_id,
-        row.title,
-        row.description,
-        row.priority,
-        row.status,
-        labels,
-        row.due_date,
-        row.position,
-        row.created_at,
-        row.updated_at,
-        row.completed_at,
-        row.version,
+        id_,
+        board_id,
+        owner_id,
+        title,
+        description,
+        priority,
+        status,
+        labels.split(LABEL_SEPARATOR) if labels else [],
+        due_date,
+        position,
+        created_at,
+        updated_at,
+        completed_at,
+        version,
     )
 
 
