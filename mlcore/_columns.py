@@ -386,7 +386,7 @@ def parse_distinct(kind: str, values, fmt: str | None = None):
             return None, numbers, bad
     codes, distinct = _factorize(objects)
     # The extra last slot is what a missing value (code -1) maps to.
-    normalized = _normalize_array(np.append(distinct, None))
+    normalized = _normalize_array(np.concatenate((distinct, _MISSING_SLOT)))
     parser = _PARSERS[kind]
     parsed, bad = parser(normalized, fmt or "ISO8601") if kind == "datetime" else parser(normalized)
     return codes, parsed, bad
@@ -398,6 +398,7 @@ _PARSERS = {
     "categorical": parse_categorical,
     "datetime": parse_datetime,
 }
+_MISSING_SLOT = np.array([None], dtype=object)
 # Below this many values a dictionary finds the distinct ones faster than pandas' factorize
 # (whose fixed cost is about 20 us, the whole budget of a one-row prediction's column).
 _SMALL = 32
@@ -437,14 +438,6 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 index[key] = code
         codes[i] = code
     return codes, _as_object_array(distinct)
-
-
-def lookup(values, table: dict, default, missing) -> np.ndarray:
-    """``table.get(value, default)`` for each of ``values`` (``missing`` for None), each
-    distinct value looked up once."""
-    codes, distinct = _factorize(_objects(values))
-    found = [missing if v is None else table.get(v, default) for v in distinct]
-    return np.array([*found, missing])[codes]
 
 
 def _as_object_array(items: list) -> np.ndarray:

@@ -27,8 +27,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlcore._columns import lookup
-
 OTHER = "(other)"
 MISSING = "(missing)"
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
@@ -121,9 +119,9 @@ def encode(spec: dict, parsed: np.ndarray) -> np.ndarray:
     else:
         block = np.where(missing, spec["fill"], parsed).reshape(-1, 1)
     if spec["mean"]:
-        block = (block - np.asarray(spec["mean"])) / np.asarray(spec["std"])
+        block = (block - spec["mean"]) / spec["std"]  # floats, or lists NumPy broadcasts
     if spec["indicator"]:
-        block = np.column_stack([block, missing.astype(np.float64)])
+        block = np.concatenate((block, missing.astype(np.float64)[:, None]), axis=1)
     return np.ascontiguousarray(block, dtype=np.float64)
 
 
@@ -178,10 +176,14 @@ def _date_block(stamps: np.ndarray, parts: list[str]) -> np.ndarray:
         "day": (days - months).astype(np.int64) + 1,
         # 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
         "weekday": (days.astype(np.int64) + 3) % 7,
-        "hour": (stamps - days).astype("timedelta64[h]").astype(np.int64),
         "ordinal": _days(stamps),
     }
-    return np.column_stack([np.asarray(columns[p], dtype=np.float64) for p in parts])
+    if "hour" in parts:
+        columns["hour"] = (stamps - days).astype("timedelta64[h]").astype(np.int64)
+    block = np.empty((len(stamps), len(parts)))
+    for i, part in enumerate(parts):
+        block[:, i] = columns[part]
+    return block
 
 
 def _encode_categorical(spec: dict, parsed: np.ndarray) -> np.ndarray:
@@ -190,10 +192,15 @@ def _encode_categorical(spec: dict, parsed: np.ndarray) -> np.ndarray:
     other_col = len(categories) if spec["other"] else -1
     missing_col = n_out - 1 if spec["missing"] else -1
     position = {c: i for i, c in enumerate(categories)}
-    cols = lookup(parsed, position, default=other_col, missing=missing_col).astype(np.intp)
+    # ``parsed`` holds a column's distinct values (``preprocessing._encoded``): one look-up each.
+    cols = np.fromiter(
+        (missing_col if v is None else position.get(v, other_col) for v in parsed),
+        dtype=np.intp,
+        count=len(parsed),
+    )
     # Unseen values without an (other) column, and missing values without a (missing)
     # column, stay all-zero rows.
     block = np.zeros((len(parsed), n_out))
-    rows = np.flatnonzero(cols >= 0)
+    rows = (cols >= 0).nonzero()[0]
     block[rows, cols[rows]] = 1.0
     return block

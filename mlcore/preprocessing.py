@@ -269,7 +269,7 @@ class TabularPreprocessor(BaseEstimator):
             name = spec["name"]
             raw = columns[name]
             block, bad, codes, parsed = _encoded(spec, raw)
-            for i in np.flatnonzero(bad).tolist():
+            for i in bad.nonzero()[0].tolist():
                 value = raw.iloc[i] if isinstance(raw, pd.Series) else raw[i]
                 errors.setdefault(i, {})[name] = _bad_value_message(spec, value)
             if spec["kind"] == "categorical":
@@ -277,13 +277,16 @@ class TabularPreprocessor(BaseEstimator):
                 if found:
                     unseen[name] = found
             blocks.append(block)
-        valid = np.ones(n, dtype=bool)
-        valid[list(errors)] = False
-        valid = np.flatnonzero(valid).astype(np.int64)
+        if errors:
+            valid = np.ones(n, dtype=bool)
+            valid[list(errors)] = False
+            valid = valid.nonzero()[0].astype(np.int64)
+        else:
+            valid = np.arange(n, dtype=np.int64)
         if not n:
             X = np.zeros((0, len(self.feature_names_out_)))
         else:
-            X = np.hstack(blocks)
+            X = np.concatenate(blocks, axis=1)  # every block is 2-d: (rows, outputs)
             if len(valid) < n:
                 X = X[valid]
         # One shared empty mapping for the rows without errors: a dict per row would be
@@ -373,8 +376,11 @@ def _encoded(spec: dict, values) -> tuple:
 def _unseen(distinct: np.ndarray, codes: np.ndarray, known: list) -> dict:
     """``{row: category}`` for the present categories not in ``known``."""
     known = set(known)
-    new = np.array([v is not None and v not in known for v in distinct])
-    return {i: distinct[codes[i]] for i in np.flatnonzero(new[codes]).tolist()}
+    new = [v is not None and v not in known for v in distinct]
+    if not any(new):  # the usual case: no row to name
+        return {}
+    new = np.array(new)
+    return {i: distinct[codes[i]] for i in new[codes].nonzero()[0].tolist()}
 
 
 def _bad_value_message(spec: dict, value) -> str:
