@@ -359,8 +359,8 @@ def parse_values(kind: str, values, fmt: str | None = None) -> tuple[np.ndarray,
 
 def parse_distinct(kind: str, values, fmt: str | None = None):
     """``(codes, parsed, unparsable_mask)`` for the distinct values of ``values``, with
-    ``parsed[codes]`` the rows' values; ``codes`` is None when the values were read as they
-    are (numbers, datetimes) and ``parsed`` holds one entry per row.
+    ``parsed[codes]`` the rows' values; ``codes`` is None when ``parsed`` holds one entry
+    per row (numbers and datetimes read as they are, or values that are all distinct).
 
     A CSV column repeats its values, so anything done per distinct value (parsing, and the
     encoding in :mod:`mlcore.preprocessing`) is done a few times instead of once per row; and
@@ -385,8 +385,12 @@ def parse_distinct(kind: str, values, fmt: str | None = None):
             numbers[bad] = np.nan
             return None, numbers, bad
     codes, distinct = _factorize(objects)
-    # The extra last slot is what a missing value (code -1) maps to.
-    normalized = _normalize_array(np.concatenate((distinct, _MISSING_SLOT)))
+    if len(distinct) == len(codes):
+        # Every value is its own, in order (one row, say): the codes would be 0..n-1.
+        codes, normalized = None, _normalize_array(distinct)
+    else:
+        # The extra last slot is what a missing value (code -1) maps to.
+        normalized = _normalize_array(np.concatenate((distinct, _MISSING_SLOT)))
     parser = _PARSERS[kind]
     parsed, bad = parser(normalized, fmt or "ISO8601") if kind == "datetime" else parser(normalized)
     return codes, parsed, bad

@@ -373,14 +373,16 @@ def _encoded(spec: dict, values) -> tuple:
     return block, bad, codes, parsed
 
 
-def _unseen(distinct: np.ndarray, codes: np.ndarray, known: list) -> dict:
-    """``{row: category}`` for the present categories not in ``known``."""
+def _unseen(distinct: np.ndarray, codes: np.ndarray | None, known: list) -> dict:
+    """``{row: category}`` for the present categories not in ``known`` (``codes`` as
+    ``parse_distinct`` gives them: None when ``distinct`` holds one value per row)."""
     known = set(known)
     new = [v is not None and v not in known for v in distinct]
     if not any(new):  # the usual case: no row to name
         return {}
-    new = np.array(new)
-    return {i: distinct[codes[i]] for i in new[codes].nonzero()[0].tolist()}
+    if codes is None:
+        return {i: distinct[i] for i in np.flatnonzero(new).tolist()}
+    return {i: distinct[codes[i]] for i in np.array(new)[codes].nonzero()[0].tolist()}
 
 
 def _bad_value_message(spec: dict, value) -> str:

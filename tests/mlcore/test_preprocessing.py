@@ -635,6 +635,27 @@ def test_transform_rows_reads_a_dataframe_as_typed_and_names_unseen_categories()
     assert without.errors[0] == {"flag": "column missing from the row"}
 
 
+def test_a_row_alone_encodes_and_warns_as_in_a_batch():
+    """All-distinct values (one row, say) skip the codes that map rows to distinct values:
+    each row alone must give what the same row gives in a batch with repeats."""
+    frame = _mixed_frame()
+    pre = TabularPreprocessor().fit(frame)
+    records = frame.iloc[:6].astype(object).where(frame.iloc[:6].notna(), None).to_dict("records")
+    records[1]["cat"] = "w"  # unseen
+    records[2]["cat"] = None
+    records[3]["flag"] = "perhaps"  # unparsable
+    batch = pre.transform_rows(records + records)  # every value repeated: codes are used
+    for i, row in enumerate(records):
+        alone = pre.transform_rows([row])
+        assert alone.errors[0] == batch.errors[i]
+        assert alone.unseen == {name: {0: found[i]} for name, found in batch.unseen.items()
+                                if i in found}  # fmt: skip
+        if not alone.errors[0]:
+            row_in_batch = batch.valid.tolist().index(i)
+            np.testing.assert_array_equal(alone.X[0], batch.X[row_in_batch])
+    assert batch.unseen == {"cat": {1: "w", 7: "w"}}
+
+
 # -- numbers that label rather than measure (issue 10, item 4) ----------------------------------
 
 
