@@ -67,7 +67,7 @@ def load_user(session_id: str) -> User | None:
     if not 0 <= time.time() - int(issued) <= lifetime:
         return None
     try:
-        user = get_session().get(User, int(user_id))
+        user = users.signed_in_user(get_session(), int(user_id))
     except SQLAlchemyError:
         current_app.logger.warning("Could not load the session's user", exc_info=True)
         g.user_load_failed = True
