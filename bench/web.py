@@ -19,6 +19,11 @@ answers are counted and make the run fail.
 
 ``--app-root`` serves another checkout of the project (e.g. an export of an older commit,
 to measure "before"); data are made through the HTTP API only, so any version works.
+``--against`` serves a second checkout beside this one (on the database in
+``--against-database-url``) and measures both in the same rounds, taking turns as to which
+goes first, and prints their ratio per workload: on a machine whose speed drifts (a shared
+VM moved one app's req/s 15% between sittings), only such a side-by-side run tells a 10%
+change.
 
 To add a workload, append a ``Workload`` to ``WORKLOADS``: a name, what it needs from the
 seeded data (``setup``), and the request it sends (wrk Lua is generated from it).
@@ -157,6 +162,8 @@ def app_env(database_url: str) -> dict:
         INSTANCE_PATH=tempfile.mkdtemp(prefix="bench-web-"),
     )
     env.pop("REDIS_URL", None)
+    # An account per workload, all from 127.0.0.1: more sign-ups than one address may make.
+    env["SIGNUP_RATE_LIMIT"] = "1000 per hour"
     return env
 
 
@@ -517,7 +524,11 @@ def main(argv=None) -> int:
     parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout to serve")
     parser.add_argument("--sizes", help="comma-separated column sizes: measure the write curve")
     parser.add_argument("--repeats", type=int, default=20, help="requests per size (--sizes)")
+    parser.add_argument("--against", type=Path, help="another checkout, measured side by side")
+    parser.add_argument("--against-database-url", help="--against's database (one of its own)")
     args = parser.parse_args(argv)
+    if args.against and not args.against_database_url:
+        parser.error("--against needs --against-database-url (a database of its own)")
     if args.quick:
         args.rounds, args.duration, args.connections = 1, 2.0, 8
 
@@ -532,19 +543,37 @@ def main(argv=None) -> int:
             sizes_curve(app.url, [int(s) for s in args.sizes.split(",")], args.repeats)
             return 0
         ceiling = Server("bench.web:ceiling_app()", ROOT, env)
+        other = None
         try:
-            return _table(args, app, ceiling)
+            if args.against:
+                other_env = app_env(args.against_database_url)
+                migrate(args.against.resolve(), other_env)
+                other = Server("webapp:create_app()", args.against.resolve(), other_env)
+            return _table(args, app, ceiling, other)
         finally:
             ceiling.stop()
+            if other is not None:
+                other.stop()
     finally:
         app.stop()
 
 
-def _table(args, app: Server, ceiling: Server) -> int:
+def _seeded(server: Server, workloads: list[Workload]) -> dict:
+    """Each workload's request, each on an account of its own: the list shows 20 tasks
+    whatever the creates of earlier rounds added (thousands, on another account)."""
+    requests = {}
+    for workload in workloads:
+        client = Client(server.url)
+        client.sign_up(f"bench_{secrets.token_hex(4)}")
+        requests[workload.name] = workload.setup(client)
+    return requests
+
+
+def _table(args, app: Server, ceiling: Server, other: Server | None = None) -> int:
     workloads = [w for w in WORKLOADS if not args.only or args.only in w.name]
-    client = Client(app.url)
-    client.sign_up(f"bench_{secrets.token_hex(4)}")
-    requests = {w.name: w.setup(client) for w in workloads}
+    requests = _seeded(app, workloads)
+    other_requests = _seeded(other, workloads) if other else {}
+    side_by_side = {name: [] for name in other_requests}
     ceiling_request = Request("GET", ["/items"])
     results = {name: [] for name in ["ceiling", *requests]}
     ratios = {name: [] for name in requests}
@@ -554,13 +583,19 @@ def _table(args, app: Server, ceiling: Server) -> int:
         f"bench.web: {tool}, {args.connections} connections, {args.duration:g} s x "
         f"{args.rounds} rounds; load average {load:.1f} on {os.cpu_count()} cores at start"
     )
-    for _ in range(args.rounds):
+    for round_no in range(args.rounds):
         base = measure(ceiling, ceiling_request, args.duration, args.connections)
         results["ceiling"].append(base)
         for name, request in requests.items():
+            if other is not None and round_no % 2:  # the other checkout goes first
+                theirs = measure(other, other_requests[name], args.duration, args.connections)
             result = measure(app, request, args.duration, args.connections)
             results[name].append(result)
             ratios[name].append(result.rps / base.rps)
+            if other is not None:
+                if not round_no % 2:
+                    theirs = measure(other, other_requests[name], args.duration, args.connections)
+                side_by_side[name].append((result, theirs))
     print(f"load average {os.getloadavg()[0]:.1f} at the end\n")
     print("| workload | req/s | p50 | p99 | server CPU / request | share of ceiling | errors |")
     print("|---|---|---|---|---|---|---|")
@@ -576,7 +611,32 @@ def _table(args, app: Server, ceiling: Server) -> int:
             f"| {statistics.median(r.p99_ms for r in runs):.1f} ms "
             f"| {statistics.median(r.cpu_ms for r in runs):.2f} ms | {share} | {errors} |"
         )
+    if other is not None:
+        failed = _side_by_side(args, side_by_side) or failed
     return 1 if failed else 0
+
+
+def _side_by_side(args, pairs: dict) -> bool:
+    """Print this checkout against ``--against``, round by round paired; True on errors."""
+    print(f"\nThis checkout against {args.against} (medians of per-round ratios)\n")
+    print("| workload | req/s | against | ratio | CPU / request | against | ratio | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    failed = False
+    for name, runs in pairs.items():
+        ours = [a for a, _ in runs]
+        theirs = [b for _, b in runs]
+        errors = sum(b.errors for b in theirs)
+        failed = failed or errors > 0
+        rps_ratio = statistics.median(a.rps / b.rps for a, b in runs)
+        cpu_ratio = statistics.median(a.cpu_ms / b.cpu_ms for a, b in runs)
+        print(
+            f"| {name} | {statistics.median(r.rps for r in ours):,.0f} "
+            f"| {statistics.median(r.rps for r in theirs):,.0f} | {rps_ratio:.2f}x "
+            f"| {statistics.median(r.cpu_ms for r in ours):.2f} ms "
+            f"| {statistics.median(r.cpu_ms for r in theirs):.2f} ms | {cpu_ratio:.2f}x "
+            f"| {errors} |"
+        )
+    return failed
 
 
 if __name__ == "__main__":
