@@ -396,3 +396,20 @@ def test_a_listed_task_shows_every_field_as_saved(ctx):
         assert shown.owner_id == user.id and shown.board_id == created.board_id
         assert shown.version == 2 and shown.completed_at is None
         assert shown.created_at <= shown.updated_at
+
+
+def test_a_new_task_row_is_complete(ctx):
+    """Creates are plain INSERTs: the row must hold what the ORM would have written."""
+    session, user = ctx
+    (done,) = make(session, user, "d", status="completed", labels=["z", "a"])
+    (plain,) = make(session, user, "p")
+    for shown in (done, plain):
+        row = session.get(Task, shown.id)
+        assert row.version == 1 and row.owner_id == user.id
+        assert row.created_at is not None and row.updated_at is not None
+        assert row.rank > 0 and row.description == "" and row.priority == "medium"
+    assert session.get(Task, done.id).completed_at is not None
+    assert session.get(Task, plain.id).completed_at is None
+    assert [label.name for label in session.get(Task, done.id).label_rows] == ["z", "a"]
+    update(session, user, session.get(Task, plain.id), title="changed")  # the version check
+    assert session.get(Task, plain.id).version == 2

@@ -27,7 +27,8 @@ A write without ``expected_version`` asked for no such check: when another write
 the task between our read and our write, it is done again on the fresh row (last writer
 wins, ``_unconditional``) instead of answering a conflict the caller did not ask for.
 
-Writes use the ORM for its version check, and answer with the task as shown
+Changes to a task use the ORM for its version check; a new task, with nothing to check,
+is two plain INSERTs (the task, its labels). Every write answers with the task as shown
 (``task_views.view``), read in the same transaction before the commit.
 """
 
@@ -36,7 +37,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -88,10 +89,19 @@ def _board_ref(session: Session, user: User, board_id: int | None) -> int:
 def _lock_board(session: Session, board_id: int, *, owner_id=None, exclusive=False):
     """Lock the board row (KEY SHARE, or FOR UPDATE when ``exclusive``); returns its id,
     or None when it does not exist (or is not ``owner_id``'s)."""
-    query = select(Board.id).where(Board.id == board_id)
-    if owner_id is not None:
-        query = query.where(Board.owner_id == owner_id)
-    return session.scalar(query.with_for_update(key_share=not exclusive))
+    if owner_id is None:
+        return session.scalar(_board_lock(False, exclusive), {"board_id": board_id})
+    params = {"board_id": board_id, "owner_id": owner_id}
+    return session.scalar(_board_lock(True, exclusive), params)
+
+
+@functools.cache
+def _board_lock(owned: bool, exclusive: bool):
+    # Built once for each of the four kinds: every task write takes one.
+    query = select(Board.id).where(Board.id == bindparam("board_id"))
+    if owned:
+        query = query.where(Board.owner_id == bindparam("owner_id"))
+    return query.with_for_update(key_share=not exclusive)
 
 
 # Made once: a fresh alias per write spent a tenth of a task create's CPU building its
@@ -99,8 +109,9 @@ def _lock_board(session: Session, board_id: int, *, owner_id=None, exclusive=Fal
 _COLUMN_TASKS = Task.__table__.alias("column_tasks")
 
 
-def _last_rank(board_id: int, status: str):
-    """SQL for "after the last task of the column", evaluated inside the INSERT/UPDATE."""
+def _last_rank(board_id, status):
+    """SQL for "after the last task of the column", evaluated inside the INSERT/UPDATE
+    (``board_id`` and ``status`` are values, or bind parameters for a statement built once)."""
     column = _COLUMN_TASKS
     return (
         select(func.coalesce(func.max(column.c.rank), 0) + GAP)
@@ -219,7 +230,7 @@ def _unconditional(write):
     return retrying
 
 
-def _save(session: Session, task: Task, expected_version: int | None, *, new=False, show=True):
+def _save(session: Session, task: Task, expected_version: int | None, *, show=True):
     """Write the task's changes, read it back as shown (in the same transaction: two round
     trips fewer than after the commit) and commit. A concurrent writer that won the race
     (the version no longer matches) turns into a conflict, and nothing is saved."""
@@ -230,10 +241,6 @@ def _save(session: Session, task: Task, expected_version: int | None, *, new=Fal
         return shown
     except StaleDataError:
         session.rollback()
-        if new:
-            raise Conflict(
-                "The task was changed or deleted at the same time; please retry."
-            ) from None
         if expected_version is None:
             raise _LostRace() from None
         current = session.get(Task, task.id)
@@ -274,19 +281,37 @@ def create_task(
     raise Conflict("The column is being reordered; please retry.")  # pragma: no cover
 
 
+_NEW_TASK = insert(Task.__table__).returning(Task.__table__.c.id)
+_NEW_LAST_TASK = _NEW_TASK.values(
+    rank=_last_rank(bindparam("column_board"), bindparam("column_status"))
+)
+_NEW_LABELS = insert(TaskLabel.__table__)
+
+
 def _insert(session: Session, user: User, board_id: int, task_in: TaskCreate, **extra) -> TaskView:
-    fields = task_in.model_dump(exclude={"board_id", "labels"})
-    task = Task(board_id=board_id, owner_id=user.id, **fields)
-    rank = extra.pop("rank", None)
-    task.rank = _last_rank(board_id, task.status) if rank is None else rank
-    if task.status == "completed":
-        task.completed_at = utcnow()
-    for key, value in extra.items():
-        setattr(task, key, value)
+    """Insert the task and its labels with two plain statements, read it back as shown and
+    commit. A new row has nothing to reconcile, so the ORM's unit of work (a fifth of a
+    create's CPU, profiled) is left out; the columns' defaults still apply."""
+    values = task_in.model_dump(exclude={"board_id", "labels"})
+    values.update(board_id=board_id, owner_id=user.id, version=1)  # the ORM's first version
+    if values["status"] == "completed":
+        values["completed_at"] = utcnow()
+    values.update(extra)
+    statement = _NEW_TASK
+    if values.get("rank") is None:
+        statement = _NEW_LAST_TASK
+        values.pop("rank", None)
+        values.update(column_board=board_id, column_status=values["status"])
+    task_id = session.connection().execute(statement, values).scalar_one()
     if task_in.labels:
-        _set_labels(task, task_in.labels)
-    session.add(task)
-    return _save(session, task, None, new=True)
+        labels = [
+            {"task_id": task_id, "name": name, "position": index}
+            for index, name in enumerate(task_in.labels)
+        ]
+        session.connection().execute(_NEW_LABELS, labels)
+    shown = view(session=session, task_id=task_id)
+    session.commit()
+    return shown
 
 
 @_unconditional
