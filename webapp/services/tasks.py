@@ -141,33 +141,48 @@ def _neighbours(session, board_id, status, task_id=None, *, position=None, befor
     """The ``(rank, id)`` rows just before and after the place a task goes to, with the
     task itself left out; ``None`` where the column ends. The cost is one index lookup for
     a neighbour's id or the end, and ``position`` index steps for a position."""
-    column = [Task.board_id == board_id, Task.status == status]
-    if task_id is not None:
-        column.append(Task.id != task_id)
-    key = (Task.rank, Task.id)
+    column = {"board_id": board_id, "status": status, "task_id": task_id}
+    others = task_id is not None
+
+    def run(kind: str, **params):
+        return session.connection().execute(_column_query(kind, others), {**column, **params})
+
     if before_id is not None:
-        anchor = session.execute(select(*key).where(*column, Task.id == before_id)).first()
+        anchor = run("anchor", before_id=before_id).first()
         if anchor is not None:
-            before = session.execute(
-                select(*key)
-                .where(*column, tuple_(*key) < tuple_(*anchor))
-                .order_by(Task.rank.desc(), Task.id.desc())
-                .limit(1)
-            ).first()
+            before = run("before", anchor_rank=anchor.rank, anchor_id=anchor.id).first()
             return before, anchor
     if position is None:
-        last = session.execute(
-            select(*key).where(*column).order_by(Task.rank.desc(), Task.id.desc()).limit(1)
-        ).first()
-        return last, None
-    rows = session.execute(
-        select(*key).where(*column).order_by(*key).offset(max(position - 1, 0)).limit(2)
-    ).all()
+        return run("last").first(), None
+    rows = run("from", offset=max(position - 1, 0)).all()
     if position == 0:
         return None, rows[0] if rows else None
     if not rows:  # past the end
         return _neighbours(session, board_id, status, task_id)
     return rows[0], rows[1] if len(rows) > 1 else None
+
+
+@functools.cache
+def _column_query(kind: str, others: bool):
+    """The statements of ``_neighbours``, built once (``others``: leave ``task_id`` out)."""
+    key = (Task.rank, Task.id)
+    query = select(*key).where(
+        Task.board_id == bindparam("board_id"), Task.status == bindparam("status")
+    )
+    if others:
+        query = query.where(Task.id != bindparam("task_id"))
+    if kind == "anchor":  # the task that should come after
+        return query.where(Task.id == bindparam("before_id"))
+    if kind == "before":  # the task just before the anchor
+        anchor = tuple_(bindparam("anchor_rank"), bindparam("anchor_id"))
+        return query.where(tuple_(*key) < anchor).order_by(*_descending(key)).limit(1)
+    if kind == "last":
+        return query.order_by(*_descending(key)).limit(1)
+    return query.order_by(*key).offset(bindparam("offset")).limit(2)  # "from" a position
+
+
+def _descending(columns) -> list:
+    return [column.desc() for column in columns]
 
 
 def _rebalance(session: Session, board_id: int, status: str) -> None:
