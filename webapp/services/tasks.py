@@ -89,10 +89,8 @@ def _board_ref(session: Session, user: User, board_id: int | None) -> int:
 def _lock_board(session: Session, board_id: int, *, owner_id=None, exclusive=False):
     """Lock the board row (KEY SHARE, or FOR UPDATE when ``exclusive``); returns its id,
     or None when it does not exist (or is not ``owner_id``'s)."""
-    if owner_id is None:
-        return session.scalar(_board_lock(False, exclusive), {"board_id": board_id})
     params = {"board_id": board_id, "owner_id": owner_id}
-    return session.scalar(_board_lock(True, exclusive), params)
+    return session.scalar(_board_lock(owner_id is not None, exclusive), params)
 
 
 @functools.cache
