@@ -179,13 +179,16 @@ def _predict(saved, classes: list | None, data) -> Predictions:
         if classes is not None and hasattr(model, "predict_proba"):
             # One pass over the trees: predict() would compute the same probabilities again.
             proba = model.predict_proba(transformed.X)
-            predicted = model.classes_[np.argmax(proba, axis=1)]
+            # Plain Python classes picked by index: no per-row conversion of NumPy scalars.
+            classes_ = model.classes_
+            plain = np.fromiter(map(_plain, classes_.tolist()), dtype=object, count=len(classes_))
+            values = plain.take(np.argmax(proba, axis=1)).tolist()
             probabilities = _spread(np.round(proba, 6).tolist(), valid, n)
         else:
             predicted = model.predict(transformed.X)
-        values = predicted.tolist()
-        if predicted.dtype == object:
-            values = [_plain(v) for v in values]
+            values = predicted.tolist()
+            if predicted.dtype == object:
+                values = [_plain(v) for v in values]
         predictions = _spread(values, valid, n)
     # A row with an error has no answer, so no caveat either.
     row_warnings = [None] * n
