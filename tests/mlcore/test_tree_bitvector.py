@@ -68,6 +68,20 @@ def test_values_equal_to_a_threshold_go_left_and_infinities_and_nan_go_their_way
     np.testing.assert_array_equal(_bitvector_leaves(flat, X_new), _walked(flat, X_new))
 
 
+def test_one_hot_columns_sharing_tables_give_the_walks_leaves():
+    """Nine 0/1 columns (one threshold each) share tables of up to 3**6 rows."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 2, size=(1200, 9)), rng.normal(size=(1200, 2))]) * 1.0
+    y = X[:, :9] @ rng.normal(size=9) + X[:, 9] + rng.normal(size=1200) * 0.1
+    trees = [DecisionTreeRegressor(max_depth=7, random_state=s).fit(X, y).tree_ for s in range(4)]
+    flat = FlatTrees(trees)
+    table = _table(flat)
+    assert max(len(joint) for joint in table.joints) >= 5
+    np.testing.assert_array_equal(_bitvector_leaves(flat, X), _walked(flat, X))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    np.testing.assert_array_equal(_bitvector_leaves(flat, X), _walked(flat, X))
+
+
 def test_one_leaf_trees_reach_their_root():
     X = np.arange(20.0).reshape(10, 2)
     trees = [DecisionTreeRegressor().fit(X, np.ones(10)).tree_ for _ in range(3)]
