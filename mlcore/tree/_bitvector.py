@@ -228,6 +228,11 @@ class _Block:
         The node (less ``base``) of each tree's ``i``-th leaf, at ``tree * words * 63 + i``.
     leaf_value : ndarray of shape (n_values, n_trees * words * 63)
         The values of those nodes.
+    leaf_class : ndarray of shape (n_trees * words * 63,), dtype intp, or None
+        When every leaf holds a single class (a value of 1 and zeros, as the leaves of
+        fully grown classification trees do), the index of its class: the sums are then
+        counts of votes, one gather and a ``bincount`` instead of a gather and a sum per
+        class, and exact whatever the order.
     """
 
     def __init__(self, trees, words, split: _Splits, leaf_ids, tree, start, base, values, owner):
@@ -241,6 +246,11 @@ class _Block:
             leaf_ids[mine] - base
         )
         self.leaf_value = values[:, self.leaf_node]
+        slots = place[tree[leaf_ids[mine]]] * bits + start[leaf_ids[mine]]
+        real = self.leaf_value[:, slots]
+        self.leaf_class = None
+        if np.all((real == 0) | (real == 1)) and np.all(real.sum(axis=0) == 1):
+            self.leaf_class = np.argmax(self.leaf_value, axis=0)
         mine = np.flatnonzero(place[split.tree] >= 0)
         masks = _masks(split.first_leaf[mine], split.end_leaf[mine], words)
         column = place[split.tree[mine]]
@@ -267,6 +277,9 @@ class _Block:
             out[self.trees, a:b] = self.leaf_node.take(index).T
 
     def add_values(self, ranks: list[np.ndarray], total: np.ndarray) -> None:
+        if self.leaf_class is not None:
+            self._add_votes(ranks, total)
+            return
         gathered = summed = None
         for a, b, index in self._leaf_indexes(ranks, total.shape[0]):
             if gathered is None:
@@ -279,6 +292,19 @@ class _Block:
                 # the rows around it.
                 np.einsum("ij->i", gathered[:m], out=summed[:m])
                 total[a:b, column] += summed[:m]
+
+    def _add_votes(self, ranks: list[np.ndarray], total: np.ndarray) -> None:
+        n_classes = total.shape[1]
+        votes = row_base = None
+        for a, b, index in self._leaf_indexes(ranks, total.shape[0]):
+            m = b - a
+            if votes is None:
+                votes = np.empty(index.shape, dtype=np.intp)
+                row_base = np.arange(len(index))[:, None] * n_classes
+            self.leaf_class.take(index, out=votes[:m], mode="clip")
+            votes[:m] += row_base[:m]  # row * n_classes + class
+            counts = np.bincount(votes[:m].ravel(), minlength=m * n_classes)
+            total[a:b] += counts.reshape(m, n_classes)
 
     def _leaf_indexes(self, ranks: list[np.ndarray], n: int):
         """For each step of rows ``a`` to ``b - 1``, ``(a, b, index)``: the number of the

@@ -105,11 +105,25 @@ def test_forests_predict_as_when_walked(make, monkeypatch):
     table = flat_trees(forest, [t.tree_ for t in forest.estimators_])
     blocks = table._bitvectors(0).blocks
     assert len(blocks) > 3
+    assert all(block.leaf_class is None for block in blocks)  # leaves of mixed classes
     assert len({block.words for block in blocks}) > 1
     X_new = datasets.make_classification(n_samples=3000, n_features=8, random_state=1)[0]
     with_bitvectors = predict(X_new)
     table._bitvector_tables[0] = None
     np.testing.assert_allclose(predict(X_new), with_bitvectors, rtol=1e-13, atol=1e-15)
+
+
+def test_fully_grown_classifiers_count_votes_and_predict_exactly_as_walked():
+    X, y = datasets.make_classification(
+        n_samples=400, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    forest = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, y)
+    table = flat_trees(forest, [t.tree_ for t in forest.estimators_])
+    assert all(block.leaf_class is not None for block in table._bitvectors(0).blocks)
+    X_new = datasets.make_classification(n_samples=2000, n_features=6, random_state=1)[0]
+    votes = forest.predict_proba(X_new)
+    table._bitvector_tables[0] = None
+    np.testing.assert_array_equal(forest.predict_proba(X_new), votes)  # sums of 0s and 1s
 
 
 def test_large_or_wide_trees_are_walked():
