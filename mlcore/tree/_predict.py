@@ -16,6 +16,7 @@ than three gathers from separate arrays, and the table 26 bytes a node instead o
 
 from __future__ import annotations
 
+import operator
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
@@ -50,7 +51,7 @@ def flat_trees(owner, trees: list[Tree]) -> FlatTrees:
     if (
         cached is None
         or len(cached[0]) != len(trees)
-        or any(a is not b for a, b in zip(cached[0], trees, strict=True))
+        or not all(map(operator.is_, cached[0], trees))
     ):
         cached = (list(trees), FlatTrees(trees))
         _TABLES[owner] = cached

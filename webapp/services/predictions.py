@@ -195,9 +195,8 @@ def _predict(saved, classes: list | None, data) -> Predictions:
     for i, caveats in warnings.items():
         if not errors[i]:
             row_warnings[i] = caveats
-    return Predictions(
-        predictions, probabilities, classes, [dict(e) if e else None for e in errors], row_warnings
-    )
+    errors = [dict(e) if e else None for e in errors] if any(errors) else [None] * n
+    return Predictions(predictions, probabilities, classes, errors, row_warnings)
 
 
 def _spread(values: list, valid: np.ndarray, n: int) -> list:
