@@ -282,29 +282,27 @@ class _Block:
             return
         gathered = summed = None
         for a, b, index in self._leaf_indexes(ranks, total.shape[0]):
-            if gathered is None:
-                gathered, summed = np.empty(index.shape), np.empty(len(index))
-            m = b - a
+            if gathered is None or len(gathered) != b - a:  # the first and the last step
+                gathered, summed = np.empty(index.shape), np.empty(b - a)
             for column, values in enumerate(self.leaf_value):
-                values.take(index, out=gathered[:m], mode="clip")
+                values.take(index, out=gathered, mode="clip")
                 # einsum sums each row as sum(axis=1) does, in half the time (its loop
                 # does not restart for every row of 64); a row's sum does not depend on
                 # the rows around it.
-                np.einsum("ij->i", gathered[:m], out=summed[:m])
-                total[a:b, column] += summed[:m]
+                np.einsum("ij->i", gathered, out=summed)
+                total[a:b, column] += summed
 
     def _add_votes(self, ranks: list[np.ndarray], total: np.ndarray) -> None:
         n_classes = total.shape[1]
         votes = row_base = None
         for a, b, index in self._leaf_indexes(ranks, total.shape[0]):
-            m = b - a
-            if votes is None:
+            if votes is None or len(votes) != b - a:  # the first and the last step
                 votes = np.empty(index.shape, dtype=np.intp)
-                row_base = np.arange(len(index))[:, None] * n_classes
-            self.leaf_class.take(index, out=votes[:m], mode="clip")
-            votes[:m] += row_base[:m]  # row * n_classes + class
-            counts = np.bincount(votes[:m].ravel(), minlength=m * n_classes)
-            total[a:b] += counts.reshape(m, n_classes)
+                row_base = np.arange(b - a)[:, None] * n_classes
+            self.leaf_class.take(index, out=votes, mode="clip")
+            votes += row_base  # row * n_classes + class
+            counts = np.bincount(votes.ravel(), minlength=(b - a) * n_classes)
+            total[a:b] += counts.reshape(b - a, n_classes)
 
     def _leaf_indexes(self, ranks: list[np.ndarray], n: int):
         """For each step of rows ``a`` to ``b - 1``, ``(a, b, index)``: the number of the
@@ -322,23 +320,26 @@ class _Block:
         counts = np.empty((step, n_trees, words), np.uint8)
         index = np.empty((step, n_trees), np.intp)
         (j, table), rest = self.tables[0], self.tables[1:]
+        m = None
         for a in range(0, n, step):
             b = min(n, a + step)
-            m = b - a
+            if b - a != m:  # the first and the last step: views of the step's length
+                m = b - a
+                st, ga, be, co, ix = standing[:m], gathered[:m], below[:m], counts[:m], index[:m]
             # mode="clip": with the default, take() copies through a buffer when given out.
-            table.take(ranks[j][a:b], axis=0, out=standing[:m], mode="clip")
+            table.take(ranks[j][a:b], axis=0, out=st, mode="clip")
             for k, other in rest:
-                other.take(ranks[k][a:b], axis=0, out=gathered[:m], mode="clip")
-                np.bitwise_and(standing[:m], gathered[:m], out=standing[:m])
-            np.subtract(standing[:m], _ONE, out=below[:m])
-            np.bitwise_xor(standing[:m], below[:m], out=below[:m])
-            np.bitwise_count(below[:m], out=counts[:m])
+                other.take(ranks[k][a:b], axis=0, out=ga, mode="clip")
+                np.bitwise_and(st, ga, out=st)
+            np.subtract(st, _ONE, out=be)
+            np.bitwise_xor(st, be, out=be)
+            np.bitwise_count(be, out=co)
             if words == 1:
-                np.add(counts[:m, :, 0], tree_bits_less_one, out=index[:m])
+                np.add(co[:, :, 0], tree_bits_less_one, out=ix)
             else:
-                _first_leaf(counts[:m], index[:m])
-                index[:m] += tree_bits
-            yield a, b, index[:m]
+                _first_leaf(co, ix)
+                ix += tree_bits
+            yield a, b, ix
 
 
 def _joints(rows: list[int]) -> list[list[int]]:

@@ -150,6 +150,8 @@ _CHARSETS = {"utf-8-sig": "utf-8", "cp1252": "windows-1252", "latin-1": "iso-885
 def _warnings(pre, unseen: dict) -> dict[int, dict]:
     """``{row: {column: message}}`` for the rows with categories the model never saw."""
     warnings: dict[int, dict] = {}
+    if not unseen:
+        return warnings
     specs = {spec["name"]: spec for spec in pre.columns_}
     for name, rows in unseen.items():
         read_as = (
@@ -182,8 +184,8 @@ def _predict(saved, classes: list | None, data) -> Predictions:
             # Plain Python classes picked by index: no per-row conversion of NumPy scalars.
             classes_ = model.classes_
             plain = np.fromiter(map(_plain, classes_.tolist()), dtype=object, count=len(classes_))
-            values = plain.take(np.argmax(proba, axis=1)).tolist()
-            probabilities = _spread(np.round(proba, 6).tolist(), valid, n)
+            values = plain.take(proba.argmax(axis=1)).tolist()
+            probabilities = _spread(proba.round(6).tolist(), valid, n)
         else:
             predicted = model.predict(transformed.X)
             values = predicted.tolist()
