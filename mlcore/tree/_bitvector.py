@@ -27,6 +27,8 @@ the depth; ``worth_it`` chooses.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 _ONE = np.uint64(1)
@@ -127,7 +129,9 @@ class LeafBitvectors:
             tree[kid] = tree[kid + 1] = tree[inner]
         leaf_ids, splits = np.concatenate(leaf_ids), np.concatenate(splits)
         kid = left[splits]
-        split = _Splits(
+        # The split nodes, one array per attribute: ``tree`` numbered among these trees,
+        # ``first_leaf`` to ``end_leaf - 1`` the leaves of the left subtree.
+        split = SimpleNamespace(
             tree=tree[splits],
             feature=feature[splits],
             threshold=threshold[splits],
@@ -169,8 +173,8 @@ class LeafBitvectors:
 
     def value_sums(self, X: np.ndarray) -> np.ndarray:
         """The sum over the trees of the values of the leaves each row reaches, shape
-        (n_samples, n_values): the trees of a block summed pairwise (``sum``), then the
-        blocks in turn."""
+        (n_samples, n_values): the trees of a block summed along each row (or their votes
+        counted), then the blocks in turn. A row's sums do not depend on the other rows."""
         ranks = self._ranks(X)
         total = np.zeros((X.shape[0], len(self.blocks[0].leaf_value)))
         for block in self.blocks:
@@ -202,14 +206,6 @@ class LeafBitvectors:
         return joint_ranks
 
 
-class _Splits:
-    """The split nodes of some trees, one array per attribute (``tree`` numbered among
-    those trees; ``first_leaf``, ``end_leaf``: the leaves of the left subtree)."""
-
-    def __init__(self, **arrays):
-        self.__dict__.update(arrays)
-
-
 class _Block:
     """Trees with the same words of leaf bits, and their tables.
 
@@ -235,18 +231,16 @@ class _Block:
         class, and exact whatever the order.
     """
 
-    def __init__(self, trees, words, split: _Splits, leaf_ids, tree, start, base, values, owner):
+    def __init__(self, trees, words, split, leaf_ids, tree, start, base, values, owner):
         self.trees, self.words = trees, words
         place = np.full(int(tree.max()) + 1, -1, dtype=np.intp)  # tree -> column
         place[trees] = np.arange(len(trees))
         bits = words * LEAF_BITS
-        mine = place[tree[leaf_ids]] >= 0
+        mine = leaf_ids[place[tree[leaf_ids]] >= 0]
+        slots = place[tree[mine]] * bits + start[mine]
         self.leaf_node = np.zeros(len(trees) * bits, dtype=np.intp)
-        self.leaf_node[place[tree[leaf_ids[mine]]] * bits + start[leaf_ids[mine]]] = (
-            leaf_ids[mine] - base
-        )
+        self.leaf_node[slots] = mine - base
         self.leaf_value = values[:, self.leaf_node]
-        slots = place[tree[leaf_ids[mine]]] * bits + start[leaf_ids[mine]]
         real = self.leaf_value[:, slots]
         self.leaf_class = None
         if np.all((real == 0) | (real == 1)) and np.all(real.sum(axis=0) == 1):
