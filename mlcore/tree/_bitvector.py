@@ -85,7 +85,7 @@ class LeafBitvectors:
         The trees ``first`` to ``end - 1`` of ``flat``.
     base : int
         Subtracted from the node numbers returned (the index of the group's first node).
-    values : ndarray of shape (n_values, group's nodes)
+    values : ndarray of shape (group's nodes, n_values)
         The node values, by node number less ``base``.
 
     Attributes
@@ -240,7 +240,9 @@ class _Block:
         slots = place[tree[mine]] * bits + start[mine]
         self.leaf_node = np.zeros(len(trees) * bits, dtype=np.intp)
         self.leaf_node[slots] = mine - base
-        self.leaf_value = values[:, self.leaf_node]
+        # One row per value: these tables are small, and a gather from a row of a
+        # contiguous array is 5x faster than one of the rows of a 2-d array.
+        self.leaf_value = np.ascontiguousarray(values[self.leaf_node].T)
         real = self.leaf_value[:, slots]
         self.leaf_class = None
         if np.all((real == 0) | (real == 1)) and np.all(real.sum(axis=0) == 1):
@@ -307,7 +309,7 @@ class _Block:
         if not self.tables:  # one-leaf trees
             yield 0, n, np.broadcast_to(tree_bits, (n, n_trees))
             return
-        step = min(n, max(1, _STEP_WORDS // (n_trees * words)))
+        step = max(1, min(n, _STEP_WORDS // (n_trees * words)))
         standing, gathered, below = (np.empty((step, n_trees, words), np.uint64) for _ in "abc")
         # Added to a one-word tree's count of the bits up to its lowest set one.
         tree_bits_less_one = tree_bits - 1

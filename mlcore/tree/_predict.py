@@ -79,9 +79,9 @@ class FlatTrees:
         Whether NaN goes right (never at leaves); whether the node is a leaf.
     groups : list of (first tree, end tree)
     values : list of ndarray
-        The node values of each group's trees, shape (n_values, group's nodes): one
-        contiguous row per value, as a gather from a row is 5x faster than of rows of
-        a 2-d array.
+        The node values of each group's trees, shape (group's nodes, n_values): a lone
+        tree's own array, not a copy. (Rows, not one array per value: in a large tree
+        each gather misses the cache, and one miss fetches all of a node's values.)
     """
 
     def __init__(self, trees: list[Tree]):
@@ -122,9 +122,12 @@ class FlatTrees:
                 first, nodes = i, 0
             nodes += size
         self.groups.append((first, len(trees)))
-        self.values = [
-            np.concatenate([t.value[:, 0] for t in trees[a:b]]).T.copy() for a, b in self.groups
-        ]
+        self.values = []
+        for a, b in self.groups:
+            if b - a == 1:  # a view: large trees are not copied
+                self.values.append(trees[a].value[:, 0])
+            else:
+                self.values.append(np.concatenate([t.value[:, 0] for t in trees[a:b]]))
         self._bitvector_tables = {}
 
     @property
@@ -151,7 +154,7 @@ class FlatTrees:
     def predict_class(self, X: np.ndarray) -> np.ndarray:
         """Index of the largest value of the leaf reached by each row (one tree)."""
         if self._leaf_class is None:
-            self._leaf_class = np.argmax(self.values[0], axis=0)
+            self._leaf_class = np.argmax(self.values[0], axis=1)
         X = np.ascontiguousarray(X)
         out = np.empty(X.shape[0], dtype=np.intp)
         for start, stop in _row_chunks(X.shape[0], 1):
@@ -169,7 +172,7 @@ class FlatTrees:
         """
         X = np.ascontiguousarray(X)
         n = X.shape[0]
-        total = np.zeros((n, len(self.values[0])))
+        total = np.zeros((n, self.values[0].shape[1]))
         if n_jobs > 1 and len(self.groups) > 1 and n * self.n_trees >= _MIN_THREADED_PAIRS:
             with ThreadPoolExecutor(min(n_jobs, len(self.groups))) as pool:
                 for part in pool.map(lambda g: self._group_sum(X, g), range(len(self.groups))):
@@ -186,14 +189,14 @@ class FlatTrees:
         if bitvectors is not None:
             return bitvectors.value_sums(X)
         n = X.shape[0]
-        total = np.zeros((n, len(group_values)))
+        total = np.zeros((n, group_values.shape[1]))
         for start, stop in _row_chunks(n, b - a):
             rows = np.tile(np.arange(start, stop), b - a)
             roots = np.repeat(self.offsets[a:b], stop - start)
-            leaves = self._descend(X, rows, roots).reshape(b - a, stop - start)
+            leaves = self._descend(X, rows, roots)
             leaves -= self.offsets[a]
-            for column, values in enumerate(group_values):
-                total[start:stop, column] = values.take(leaves).sum(axis=0)
+            values = group_values.take(leaves, axis=0).reshape(b - a, stop - start, -1)
+            total[start:stop] = values.sum(axis=0)
         return total
 
     def _bitvectors(self, g: int):
