@@ -5,6 +5,7 @@ webapp.hardening and webapp.api.routing)."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -91,6 +92,34 @@ def test_a_nul_in_a_json_key_or_nested_value_names_the_field(client, user_header
     assert response.status_code == 422
     response = client.post("/api/v1/boards", json={"name": "b\0ard"}, headers=user_headers)
     assert response.get_json()["error"]["details"][0]["field"] == "name"
+
+
+def test_a_nul_in_a_utf16_json_body_is_a_422_and_an_escaped_backslash_is_not_a_nul(
+    client, user_headers
+):
+    """The walk over the values is skipped when the raw body holds neither the escape
+    ``\\u0000`` nor a zero byte: UTF-16 text (zero bytes) is still walked, and text that
+    only looks like the escape is a plain name."""
+    body = json.dumps({"name": "ok", "x\0": 1}).encode("utf-16")  # a key no schema checks
+    headers = {**user_headers, "Content-Type": "application/json"}
+    response = client.post("/api/v1/boards", data=body, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["type"] == "string_nul"
+    response = client.post(
+        "/api/v1/boards", json={"name": "not \\u0000 a nul"}, headers=user_headers
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["name"] == "not \\u0000 a nul"
+
+
+@pytest.mark.parametrize(
+    ("data", "depth"),
+    [(1, 0), ("x", 0), ({}, 1), ([], 1), ([[]], 2), ({"a": [{"b": 1}, 2]}, 3), ([1, [2, [3]]], 3)],
+)
+def test_json_depth_counts_nested_lists_and_objects(data, depth):
+    from webapp.hardening import json_depth
+
+    assert json_depth(data) == depth
 
 
 CSV = b"a,b\n1,2\n3,4\n"

@@ -135,7 +135,10 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
                 }
             ],
         )
-    if problems := nul_fields(data):
+    # JSON writes a NUL only as the escape \u0000 (strict parsing refuses a raw one), and
+    # UTF-16 or UTF-32 text holds zero bytes: without either, no value can hold a NUL and
+    # the walk over every value (most of a 10,000-row request's checks) is skipped.
+    if (b"\\u0000" in raw or b"\x00" in raw) and (problems := nul_fields(data)):
         raise ValidationFailed(NUL_MESSAGE, details=problems)
     try:
         return model.model_validate_json(raw, strict=True)
