@@ -42,6 +42,8 @@ MAX_WORDS = 4
 BLOCK_WORDS = 128
 # Rows per step: the step's gathered and-ed bits (256 KiB) stay in the cache.
 _STEP_WORDS = 32_768
+# Rows ranked at a time (see ``LeafBitvectors.value_sums``).
+_RANK_ROWS = 65_536
 # Features with few thresholds share one table of at most this many rows (a row per
 # combination of their ranks): one gather and one and instead of one per feature. A
 # block's joint table then stays within 1 MiB.
@@ -175,10 +177,14 @@ class LeafBitvectors:
         """The sum over the trees of the values of the leaves each row reaches, shape
         (n_samples, n_values): the trees of a block summed along each row (or their votes
         counted), then the blocks in turn. A row's sums do not depend on the other rows."""
-        ranks = self._ranks(X)
         total = np.zeros((X.shape[0], len(self.blocks[0].leaf_value)))
-        for block in self.blocks:
-            block.add_values(ranks, total)
+        # The ranks (a copy of the used columns, an index per feature and joint) are made
+        # for so many rows at a time: a million-row X does not get three copies at once.
+        for start in range(0, X.shape[0], _RANK_ROWS):
+            part = X[start : start + _RANK_ROWS]
+            ranks = self._ranks(part)
+            for block in self.blocks:
+                block.add_values(ranks, total[start : start + len(part)])
         return total
 
     def _ranks(self, X: np.ndarray) -> list[np.ndarray]:

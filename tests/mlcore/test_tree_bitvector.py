@@ -159,3 +159,11 @@ def test_a_row_alone_predicts_exactly_as_in_a_batch():
     batch = forest.predict_proba(X[:300])
     for i in (0, 1, 137, 299):
         np.testing.assert_array_equal(forest.predict_proba(X[i : i + 1])[0], batch[i])
+
+
+def test_rows_ranked_a_slice_at_a_time_give_the_same_answer(monkeypatch):
+    X, y = datasets.make_classification(n_samples=900, n_features=6, random_state=0)
+    forest = RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0).fit(X, y * 1.0)
+    whole = forest.predict(X)
+    monkeypatch.setattr(_bitvector, "_RANK_ROWS", 128)  # 900 rows in 8 slices, the last short
+    np.testing.assert_array_equal(forest.predict(X), whole)
