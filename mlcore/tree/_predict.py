@@ -201,8 +201,8 @@ class FlatTrees:
 
     def _bitvectors(self, g: int):
         """The group's ``LeafBitvectors``, built on first use; None when walking the
-        trees is cheaper or the tables would be too large. (Stored once decided: a
-        thread that meets a table being built walks, it never sees half a table.)"""
+        trees is cheaper or the tables would be too large. (Stored once built: two
+        threads may both build it, and neither ever sees half a table.)"""
         if g not in self._bitvector_tables:
             a, b = self.groups[g]
             lo, hi = self.offsets[a], self.offsets[b] if b < self.n_trees else len(self.nodes)

@@ -182,8 +182,8 @@ def _predict(saved, classes: list | None, data) -> Predictions:
             # One pass over the trees: predict() would compute the same probabilities again.
             proba = model.predict_proba(transformed.X)
             # Plain Python classes picked by index: no per-row conversion of NumPy scalars.
-            classes_ = model.classes_
-            plain = np.fromiter(map(_plain, classes_.tolist()), dtype=object, count=len(classes_))
+            known = model.classes_
+            plain = np.fromiter(map(_plain, known.tolist()), dtype=object, count=len(known))
             values = plain.take(proba.argmax(axis=1)).tolist()
             probabilities = _spread(proba.round(6).tolist(), valid, n)
         else:
