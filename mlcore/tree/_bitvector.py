@@ -74,8 +74,8 @@ def worth_it(n_features_used: int, words: int, leaves: int) -> bool:
 class LeafBitvectors:
     """The bit-vector tables of consecutive trees of a ``FlatTrees`` table.
 
-    The trees are cut into blocks of trees with the same number of words of leaf bits (at
-    most ``BLOCK_WORDS`` words a block), so that trees of up to 63 leaves cost one word
+    The trees are cut into blocks of trees with the same number of words of leaf bits
+    (about ``BLOCK_WORDS`` words a block), so that trees of up to 63 leaves cost one word
     even beside larger ones. A feature's thresholds are those of all the trees, without
     repeats (the grower's bins repeat them from tree to tree), so a row's rank on a
     feature is searched once for all blocks.
@@ -242,10 +242,10 @@ class _Block:
         place = np.full(int(tree.max()) + 1, -1, dtype=np.intp)  # tree -> column
         place[trees] = np.arange(len(trees))
         bits = words * LEAF_BITS
-        mine = leaf_ids[place[tree[leaf_ids]] >= 0]
-        slots = place[tree[mine]] * bits + start[mine]
+        my_leaves = leaf_ids[place[tree[leaf_ids]] >= 0]
+        slots = place[tree[my_leaves]] * bits + start[my_leaves]
         self.leaf_node = np.zeros(len(trees) * bits, dtype=np.intp)
-        self.leaf_node[slots] = mine - base
+        self.leaf_node[slots] = my_leaves - base
         # One row per value: these tables are small, and a gather from a row of a
         # contiguous array is 5x faster than one of the rows of a 2-d array.
         self.leaf_value = np.ascontiguousarray(values[self.leaf_node].T)
@@ -253,7 +253,7 @@ class _Block:
         self.leaf_class = None
         if np.all((real == 0) | (real == 1)) and np.all(real.sum(axis=0) == 1):
             self.leaf_class = np.argmax(self.leaf_value, axis=0)
-        mine = np.flatnonzero(place[split.tree] >= 0)
+        mine = np.flatnonzero(place[split.tree] >= 0)  # the splits of these trees
         masks = _masks(split.first_leaf[mine], split.end_leaf[mine], words)
         column = place[split.tree[mine]]
         used = set(split.column[mine].tolist())
