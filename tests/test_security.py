@@ -7,6 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
+from webapp import security
 from webapp.security import (
     ACCESS,
     MAX_PASSWORD_BYTES,
@@ -105,6 +106,37 @@ def test_expired_and_wrongly_signed_tokens_are_refused():
     )
     with pytest.raises(TokenError):
         decode_token(valid, secret=SECRET + "x", expected_type=ACCESS)
+
+
+def test_a_token_checked_before_still_expires(monkeypatch):
+    """Verified tokens are remembered (security._verified_claims); the expiry is not."""
+    token, _, expires_at = create_token(
+        user_id=1, token_type=ACCESS, secret=SECRET, lifetime=timedelta(minutes=5), stamp=STAMP
+    )
+    assert decode_token(token, secret=SECRET, expected_type=ACCESS)["user_id"] == 1
+    later = expires_at.timestamp() + 1
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    with pytest.raises(TokenError, match="expired"):
+        decode_token(token, secret=SECRET, expected_type=ACCESS)
+
+
+def test_a_remembered_token_is_checked_against_the_key_and_type_in_use():
+    token, _, _ = create_token(
+        user_id=1, token_type=ACCESS, secret=SECRET, lifetime=timedelta(minutes=5), stamp=STAMP
+    )
+    claims = decode_token(token, secret=SECRET, expected_type=ACCESS)
+    claims["sub"] = "2"  # what a caller does with its claims stays with it
+    assert decode_token(token, secret=SECRET, expected_type=ACCESS)["user_id"] == 1
+    with pytest.raises(TokenError, match="Signature verification failed"):
+        decode_token(token, secret=SECRET + "rotated", expected_type=ACCESS)
+    with pytest.raises(TokenError, match="Expected an refresh token"):
+        decode_token(token, secret=SECRET, expected_type=REFRESH)
+
+
+def test_an_expiry_that_is_not_a_number_is_refused():
+    token = jwt.encode(_claims() | {"exp": "soon"}, SECRET, algorithm="HS256")
+    with pytest.raises(TokenError, match="must be an integer"):
+        decode_token(token, secret=SECRET, expected_type=ACCESS)
 
 
 def _claims() -> dict:

@@ -17,7 +17,7 @@ from webapp.config import (
 )
 from webapp.db import IdConverter
 from webapp.errors import register_error_handlers
-from webapp.extensions import csrf, limiter, login_manager
+from webapp.extensions import check_limits_only_where_declared, csrf, limiter, login_manager
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    check_limits_only_where_declared(app)
     register_error_handlers(app)
     observability.init_app(app)  # request ids, request log lines and metrics
 

@@ -41,6 +41,20 @@ def limiter_status() -> dict:
     return {"storage": kind, "ok": ok, "detail": detail}
 
 
+def check_limits_only_where_declared(app) -> None:
+    """Drop flask-limiter's check before every request when nothing applies to every request.
+
+    That hook is how application-wide, default and blueprint limits are enforced; ours are
+    all declared on views (log-in, sign-up), whose decorators check them when the view is
+    called, so for every other request the hook resolved an empty list of limits: 4-7% of
+    the CPU of an API list or a board page (py-spy under load). Should such limits ever be
+    configured (``RATELIMIT_DEFAULT``, ``RATELIMIT_APPLICATION``), the hook stays."""
+    manager = limiter.limit_manager  # the groups, not their limits: no app context needed
+    if manager._application_limits or manager._default_limits or manager._blueprint_limits:
+        return
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 

@@ -152,3 +152,24 @@ class TestSignupRate:
         # Another address may still sign up.
         other = client.post(REGISTER, json=body, environ_base={"REMOTE_ADDR": "10.1.1.1"})
         assert other.status_code == 201
+
+
+class TestCheckedWhereDeclared:
+    """flask-limiter's before-request check runs only when some limit applies to every
+    request; the log-in and sign-up limits are checked by their views' decorators."""
+
+    def test_no_check_before_every_request_without_app_wide_limits(self, app, client):
+        assert limiter._check_request_limit not in app.before_request_funcs[None]
+        for _ in range(5):
+            assert login(client, username="nobody", password="wrong").status_code == 401
+
+    def test_a_default_limit_keeps_the_check(self, make_app):
+        try:
+            app = make_app(RATELIMIT_DEFAULT="2 per minute")
+            assert limiter._check_request_limit in app.before_request_funcs[None]
+            client = app.test_client()
+            answers = [client.get("/api/v1/openapi.json").status_code for _ in range(3)]
+            assert answers == [200, 200, 429]
+        finally:
+            # The limiter is one object for every app the tests make.
+            limiter.limit_manager.set_default_limits([])
