@@ -180,6 +180,9 @@ def migrate(root: Path, env: dict) -> None:
 # -- seeding through the API -----------------------------------------------------------------
 
 
+USER_AGENT = "playground-bench"  # every request of a workload's account, set-up and load alike
+
+
 class Client:
     """A tiny HTTP client (standard library only) with a cookie jar and a bearer token."""
 
@@ -190,7 +193,7 @@ class Client:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def call(self, method: str, path: str, body=None, form=None):
-        headers = {}
+        headers = {"User-Agent": USER_AGENT}
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
@@ -305,7 +308,16 @@ def _task_move(client: Client) -> Request:
 
 def _board_page(client: Client) -> Request:
     board_id, _ = client.board_with_tasks("Page", 20)
-    return Request("GET", [f"/boards/{board_id}"], headers={"Cookie": client.cookie()})
+    # As a browser would: the cookie the page itself answered with (the log-in's flash
+    # message shown, the form token made), sent by the browser that logged in. A cookie
+    # from before, or another User-Agent (flask-login then marks the session not fresh),
+    # makes every answer write a new session cookie, which a browser would not cause.
+    client.call("GET", f"/boards/{board_id}")
+    return Request(
+        "GET",
+        [f"/boards/{board_id}"],
+        headers={"Cookie": client.cookie(), "User-Agent": USER_AGENT},
+    )
 
 
 def _predict_one_row(client: Client) -> Request:

@@ -15,6 +15,7 @@ from webapp.config import (
     load_config,
     secure_cookies,
 )
+from webapp.cookie_session import SignerOnceSessionInterface
 from webapp.db import IdConverter
 from webapp.errors import register_error_handlers
 from webapp.extensions import check_limits_only_where_declared, csrf, limiter, login_manager
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(settings)
+    app.session_interface = SignerOnceSessionInterface()
     check_production_secrets(app.config)
     secure_cookies(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
