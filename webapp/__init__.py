@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
-
 from webapp import db, hardening, observability
 from webapp.config import (
     ROOT,
@@ -19,11 +17,12 @@ from webapp.cookie_session import SignerOnceSessionInterface
 from webapp.db import IdConverter
 from webapp.errors import register_error_handlers
 from webapp.extensions import check_limits_only_where_declared, csrf, limiter, login_manager
+from webapp.flask_app import PlaygroundApp
 
 __version__ = "0.1.0"
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None) -> PlaygroundApp:
     """Build the app: settings from the environment, then ``config`` overrides (tests)."""
     base = load_config()
     settings = {**base, **(config or {})}
@@ -34,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     ):
         # The derived JWT key follows the SECRET_KEY actually in use, not the environment's.
         settings["JWT_SECRET_KEY"] = derive_jwt_secret(settings["SECRET_KEY"])
-    app = Flask(
+    app = PlaygroundApp(
         __name__,
         instance_path=str(Path(settings["INSTANCE_PATH"]).resolve()),
         template_folder=str(ROOT / "templates"),
