@@ -313,11 +313,23 @@ def _board_page(client: Client) -> Request:
     # from before, or another User-Agent (flask-login then marks the session not fresh),
     # makes every answer write a new session cookie, which a browser would not cause.
     client.call("GET", f"/boards/{board_id}")
-    return Request(
+    page = Request(
         "GET",
         [f"/boards/{board_id}"],
         headers={"Cookie": client.cookie(), "User-Agent": USER_AGENT},
     )
+    _writes_no_cookie(client.base, page)
+    return page
+
+
+def _writes_no_cookie(base: str, request: Request) -> None:
+    """Refuse to measure a replayed request the app answers with a new session cookie: the
+    load tool sends the same cookie every time, so every answer would pay for a write that
+    a browser, which keeps the new cookie, causes once."""
+    probe = urllib.request.Request(base + request.paths[0], headers=request.headers)
+    with urllib.request.urlopen(probe, timeout=60) as response:
+        if response.headers.get("Set-Cookie"):
+            raise SystemExit(f"{request.paths[0]} answers its replayed cookie with a new one")
 
 
 def _predict_one_row(client: Client) -> Request:
