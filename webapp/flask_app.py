@@ -7,6 +7,7 @@ URL adapter (script name, which ``TRUSTED_PROXIES`` may set per request, host, s
 and scheme), so a URL built once under those is kept and handed out again. External URLs,
 calls outside a request, values that cannot be hashed and apps with ``url_defaults``
 functions take Flask's way every time; a failed build raises as before and keeps nothing.
+The URLs are kept in a :class:`~webapp.cache.Cache` of this process, one per app.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 from flask import Flask
 from flask.globals import _cv_request  # what Flask's own url_for reads (Flask 3.1)
 
-MEMO_SIZE = 4096  # URLs; when full, it starts over
+from webapp.cache import Cache
+
+MEMO_SIZE = 4096  # URLs, the least recently used ones forgotten first
 
 
 class PlaygroundApp(Flask):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._built_urls: dict[tuple, str] = {}
+        self._built_urls = Cache("urls", maxsize=MEMO_SIZE)
 
     def url_for(
         self,
@@ -50,13 +53,10 @@ class PlaygroundApp(Flask):
         key = (endpoint, blueprint, _anchor, _method, given, adapter.script_name,
                adapter.server_name, adapter.subdomain, adapter.url_scheme)  # fmt: skip
         try:
-            return self._built_urls[key]
-        except KeyError:
-            pass
+            url = self._built_urls.get(key)
         except TypeError:  # an unhashable value (a list of query values, say)
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, **values)
-        url = super().url_for(endpoint, _anchor=_anchor, _method=_method, **values)
-        if len(self._built_urls) >= MEMO_SIZE:
-            self._built_urls.clear()
-        self._built_urls[key] = url
+        if url is None:
+            url = super().url_for(endpoint, _anchor=_anchor, _method=_method, **values)
+            self._built_urls.put(key, url)
         return url
