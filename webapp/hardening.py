@@ -29,6 +29,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp.errors import ValidationFailed, field_error
 
 MAX_JSON_DEPTH = 32
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
 
 # style-src-attr 'unsafe-inline': progress and frequency bars are sized by a server-computed
@@ -88,17 +89,22 @@ def json_depth(data) -> int:
 
 
 def _refuse_nul() -> None:
+    # Only a form body has form fields and files: asking Werkzeug for them otherwise makes
+    # it set up an empty form parse on every GET and JSON call: 1.4% of an API list's CPU
+    # (py-spy; the check went from 2.5% to 1.1%).
+    has_form = request.mimetype in FORM_TYPES
     problems = [
         field_error(key, NUL_MESSAGE)
-        for source in (request.args, request.form)
+        for source in ((request.args, request.form) if has_form else (request.args,))
         for key, values in source.lists()
         if "\0" in key or any("\0" in value for value in values)
     ]
-    problems += [
-        field_error(key, NUL_MESSAGE)
-        for key, files in request.files.lists()
-        if any("\0" in (file.filename or "") for file in files)
-    ]
+    if has_form:
+        problems += [
+            field_error(key, NUL_MESSAGE)
+            for key, files in request.files.lists()
+            if any("\0" in (file.filename or "") for file in files)
+        ]
     if problems:
         for problem in problems:
             problem["field"] = problem["field"].replace("\0", "\\u0000")
