@@ -12,10 +12,18 @@ gunicorn settings (the ceiling of this stack), then drives both with wrk (``-t2 
 small Python load generator when wrk is missing) in interleaved rounds: each round measures
 the ceiling, then every workload, so a machine busy with other work slows both alike.
 
+The task list and task create are also sent to the stack floor (``bench.floor``: bare Flask,
+PyJWT and SQLAlchemy Core giving the same answers on the same database, with none of the
+app's layers), served with the same settings and measured right after the app in each
+round with the same request (account, token, board): the ceiling's req/s is what Flask
+and gunicorn leave room for, the floor's what the database work through this stack does,
+and the app's what our layers leave of that.
+
 It prints, per workload, the medians over rounds of req/s, p50/p99 latency and server CPU
 per request (user + system time of gunicorn's processes over the run, divided by the
-requests served), and the ratio of req/s to the ceiling's in the same round. Non-2xx
-answers are counted and make the run fail.
+requests served), and the ratio of req/s to the ceiling's in the same round (the floor's
+rows read "<workload>, stack floor"). Non-2xx answers, the floor's included, are counted
+and make the run fail.
 
 ``--app-root`` serves another checkout of the project (e.g. an export of an older commit,
 to measure "before"); data are made through the HTTP API only, so any version works.
@@ -26,7 +34,8 @@ VM moved one app's req/s 15% between sittings), only such a side-by-side run tel
 change.
 
 To add a workload, append a ``Workload`` to ``WORKLOADS``: a name, what it needs from the
-seeded data (``setup``), and the request it sends (wrk Lua is generated from it).
+seeded data (``setup``), and the request it sends (wrk Lua is generated from it); ``floor``
+if ``bench.floor`` answers that request too.
 """
 
 from __future__ import annotations
@@ -274,10 +283,16 @@ class Request:
 
 @dataclass
 class Workload:
-    """``setup(client)`` seeds what the workload needs and returns its ``Request``."""
+    """``setup(client)`` seeds what the workload needs and returns its ``Request``;
+    ``floor``: the stack floor (``bench.floor``) answers the same request."""
 
     name: str
     setup: Callable[[Client], Request]
+    floor: bool = False
+
+    @property
+    def floor_name(self) -> str:
+        return self.name.split(" (")[0] + ", stack floor"
 
 
 def _api(client: Client) -> dict:
@@ -344,8 +359,8 @@ def _predict_one_row(client: Client) -> Request:
 
 
 WORKLOADS = [
-    Workload("task list (GET /api/v1/tasks, 20 rows)", _task_list),
-    Workload("task create (POST /api/v1/tasks)", _task_create),
+    Workload("task list (GET /api/v1/tasks, 20 rows)", _task_list, floor=True),
+    Workload("task create (POST /api/v1/tasks)", _task_create, floor=True),
     Workload("task move (POST /api/v1/tasks/<id>/move)", _task_move),
     Workload("board page (GET /boards/<id>, 20 tasks)", _board_page),
     Workload("predict one row (POST /api/v1/models/<id>/predict)", _predict_one_row),
@@ -567,17 +582,20 @@ def main(argv=None) -> int:
             sizes_curve(app.url, [int(s) for s in args.sizes.split(",")], args.repeats)
             return 0
         ceiling = Server("bench.web:ceiling_app()", ROOT, env)
-        other = None
+        other = floor = None
         try:
             if args.against:
                 other_env = app_env(args.against_database_url)
                 migrate(args.against.resolve(), other_env)
                 other = Server("webapp:create_app()", args.against.resolve(), other_env)
-            return _table(args, app, ceiling, other)
+            if any(w.floor for w in _selected(args)):
+                # The app's database and secrets: the app's tokens and boards are the floor's.
+                floor = Server("bench.floor:floor_app()", ROOT, env)
+            return _table(args, app, ceiling, other, floor)
         finally:
-            ceiling.stop()
-            if other is not None:
-                other.stop()
+            for server in (ceiling, other, floor):
+                if server is not None:
+                    server.stop()
     finally:
         app.stop()
 
@@ -593,14 +611,23 @@ def _seeded(server: Server, workloads: list[Workload]) -> dict:
     return requests
 
 
-def _table(args, app: Server, ceiling: Server, other: Server | None = None) -> int:
-    workloads = [w for w in WORKLOADS if not args.only or args.only in w.name]
+def _selected(args) -> list[Workload]:
+    return [w for w in WORKLOADS if not args.only or args.only in w.name]
+
+
+def _table(
+    args, app: Server, ceiling: Server, other: Server | None = None, floor: Server | None = None
+) -> int:
+    workloads = _selected(args)
     requests = _seeded(app, workloads)
     other_requests = _seeded(other, workloads) if other else {}
     side_by_side = {name: [] for name in other_requests}
     ceiling_request = Request("GET", ["/items"])
-    results = {name: [] for name in ["ceiling", *requests]}
-    ratios = {name: [] for name in requests}
+    # The floor's rows come right after their workload's: {workload: its floor row's name}.
+    floors = {w.name: w.floor_name for w in workloads if w.floor and floor is not None}
+    rows = [name for w in workloads for name in (w.name, floors.get(w.name)) if name]
+    results = {name: [] for name in ["ceiling", *rows]}
+    ratios = {name: [] for name in rows}
     tool = "wrk" if shutil.which("wrk") else "python load generator (wrk missing)"
     load = os.getloadavg()[0]
     print(
@@ -616,6 +643,10 @@ def _table(args, app: Server, ceiling: Server, other: Server | None = None) -> i
             result = measure(app, request, args.duration, args.connections)
             results[name].append(result)
             ratios[name].append(result.rps / base.rps)
+            if name in floors:  # the same request (account, token, board) to the floor
+                bottom = measure(floor, request, args.duration, args.connections)
+                results[floors[name]].append(bottom)
+                ratios[floors[name]].append(bottom.rps / base.rps)
             if other is not None:
                 if not round_no % 2:
                     theirs = measure(other, other_requests[name], args.duration, args.connections)
