@@ -37,10 +37,14 @@ from sqlalchemy import create_engine, text
 
 from webapp.config import derive_jwt_secret
 from webapp.db import MAX_ID, normalize_url
+from webapp.models.board import STATUSES
 from webapp.security import ACCESS, ALGORITHM, stamp_digest
+from webapp.services.tasks import GAP  # room between two appended tasks
 
-GAP = 2**32  # webapp.services.tasks.GAP: room between two appended tasks
-STATUS_ORDER = "CASE t.status WHEN 'pending' THEN 0 WHEN 'in_progress' THEN 1 ELSE 2 END"
+# The columns in the app's order (constants of ours, not input).
+STATUS_ORDER = "CASE t.status {} END".format(
+    " ".join(f"WHEN '{status}' THEN {i}" for i, status in enumerate(STATUSES))
+)
 
 # Built once: SQLAlchemy compiles each the first time and reuses it.
 USER = text("SELECT is_active, security_stamp FROM users WHERE id = :user_id")
